@@ -1,0 +1,258 @@
+"""The operator's command line (design §7): thin — parse, call, print.
+
+Every user mistake ends as one line on stderr and a non-zero exit; a traceback
+is reserved for bugs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import secrets
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from peewee import OperationalError
+
+from . import config as config_mod
+from . import database, directory, report
+from .config import Settings
+from .errors import UserError
+
+EXIT_USAGE = 2
+EXIT_ERROR = 1
+
+
+def parse_now(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(f"--now {value!r} is not ISO 8601, e.g. 2026-11-25T06:00:00+01:00") \
+            from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_day(value: str | None, flag: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{flag} {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def open_settings(args, *, need_schema: bool = True) -> Settings:
+    settings = config_mod.load(args.config)
+    database.bind(settings.database)
+    if need_schema:
+        database.require_schema()
+    return settings
+
+
+def print_json(data) -> None:
+    print(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+# --- commands -------------------------------------------------------------
+
+def cmd_init(args) -> int:
+    path = config_mod.resolve_path(args.config)
+    if not path.exists():
+        sample = (Path(__file__).parent / "mailsup.ini").read_text(encoding="utf-8")
+        sample = sample.replace("secret = change-me", f"secret = {secrets.token_urlsafe(32)}", 1)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(sample, encoding="utf-8")
+        print(f"wrote {path} (edit reply_address, [smtp] and [github] before going live)")
+    settings = open_settings(args, need_schema=False)
+    version = database.migrate()
+    print(f"database ready: {settings.database} (schema version {version})")
+    return 0
+
+
+def cmd_directory_load(args) -> int:
+    settings = open_settings(args)
+    result = directory.load_file(Path(args.file), settings.schedule)
+    if args.json:
+        print_json({"created": result.created, "updated": result.updated})
+    else:
+        print(result.summary())
+        for line in result.created:
+            print(f"  + {line}")
+        for line in result.updated:
+            print(f"  ~ {line}")
+    return 0
+
+
+def cmd_directory_show(args) -> int:
+    open_settings(args)
+    print(directory.show())
+    return 0
+
+
+def cmd_directory_sync(args) -> int:
+    settings = open_settings(args)
+    from . import github_source
+
+    result = github_source.sync_directory(settings, progress=lambda m: print(m, file=sys.stderr))
+    if args.json:
+        print_json(result)
+    else:
+        for line in result["lines"]:
+            print(line)
+    return 0
+
+
+def cmd_tick(args) -> int:
+    settings = open_settings(args)
+    from .jobs.tick import tick
+
+    result = tick(settings, parse_now(args.now))
+    if args.json:
+        print_json(result.as_dict())
+    else:
+        jobs = ", ".join(f"{k}={v}" for k, v in result.done.items())
+        print(f"tick {result.now.isoformat()}: {jobs}; sent={result.sent} "
+              f"retrying={result.retrying} failed={result.failed}")
+        for name, error in result.errors.items():
+            print(f"mailsup: job {name} failed: {error}", file=sys.stderr)
+    return EXIT_ERROR if result.errors else 0
+
+
+def cmd_sup_list(args) -> int:
+    open_settings(args)
+    rows = report.select_sups(args.client, args.developer, args.status,
+                              parse_day(args.since, "--since"), parse_day(args.until, "--until"))
+    if args.json:
+        print_json([report.sup_as_dict(s, footprint=False) for s in rows])
+    else:
+        for sup in rows:
+            print(report.sup_line(sup))
+    return 0
+
+
+def cmd_sup_show(args) -> int:
+    open_settings(args)
+    from .models import Sup
+
+    sup = Sup.get_or_none(Sup.id == args.id)
+    if sup is None:
+        raise UserError(f"no SUP with id {args.id}; see `mailsup sup list`")
+    if args.json:
+        print_json(report.sup_as_dict(sup))
+    else:
+        print(report.sup_text(sup))
+    return 0
+
+
+def cmd_preview(args) -> int:
+    settings = open_settings(args)
+    from .preview import preview
+
+    rendered = preview(settings, args.kind, args.developer, args.client, parse_now(args.now))
+    if args.html:
+        print(rendered.html)
+    else:
+        print(f"Subject: {rendered.subject}\n")
+        print(rendered.text)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    return run_demo(keep=args.keep, as_json=args.json)
+
+
+# --- parser ---------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mailsup", description="Email-first daily stand-ups.")
+    parser.add_argument("--config", help="path to mailsup.ini (default: $MAILSUP_CONFIG or "
+                                         "./mailsup.ini)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("init", help="create mailsup.ini and the database").set_defaults(func=cmd_init)
+
+    dir_parser = sub.add_parser("directory", help="clients, orgs, teams, people")
+    dir_sub = dir_parser.add_subparsers(dest="directory_command", required=True)
+    load = dir_sub.add_parser("load", help="create/update the directory from a TOML file")
+    load.add_argument("file")
+    load.add_argument("--json", action="store_true")
+    load.set_defaults(func=cmd_directory_load)
+    dir_sub.add_parser("show", help="print the directory").set_defaults(func=cmd_directory_show)
+    sync = dir_sub.add_parser("sync-github", help="pull org teams, members, repos from GitHub")
+    sync.add_argument("--json", action="store_true")
+    sync.set_defaults(func=cmd_directory_sync)
+
+    tick = sub.add_parser("tick", help="run every due job once, then flush the outbox")
+    tick.add_argument("--now", help="ISO 8601 instant (default: the clock); naive means UTC")
+    tick.add_argument("--json", action="store_true")
+    tick.set_defaults(func=cmd_tick)
+
+    sup_parser = sub.add_parser("sup", help="list and show SUPs")
+    sup_sub = sup_parser.add_subparsers(dest="sup_command", required=True)
+    listing = sup_sub.add_parser("list", help="SUPs, filtered")
+    listing.add_argument("--client")
+    listing.add_argument("--developer")
+    listing.add_argument("--status", choices=["open", "submitted", "reviewed", "skipped"])
+    listing.add_argument("--since", help="first day, YYYY-MM-DD")
+    listing.add_argument("--until", help="last day, YYYY-MM-DD")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=cmd_sup_list)
+    show = sup_sub.add_parser("show", help="one SUP with previous/next ids")
+    show.add_argument("id", type=int)
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_sup_show)
+
+    prev = sub.add_parser("preview", help="render an email without sending it")
+    prev.add_argument("--developer", required=True, help="developer's email")
+    prev.add_argument("--client", required=True, help="client slug")
+    prev.add_argument("--kind", default="sup_request", help="sup_request (default) or nag")
+    prev.add_argument("--now", help="ISO 8601 instant (default: the clock)")
+    prev.add_argument("--html", action="store_true", help="print the HTML alternative")
+    prev.set_defaults(func=cmd_preview)
+
+    demo = sub.add_parser("demo", help="a simulated day on the embedded defaults")
+    demo.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    demo.add_argument("--json", action="store_true")
+    demo.set_defaults(func=cmd_demo)
+
+    _add_optional_commands(sub)
+    return parser
+
+
+def _add_optional_commands(sub) -> None:
+    """Commands whose modules register themselves (inbound, run)."""
+    try:
+        from .cli_inbound import add_commands
+    except ImportError:
+        return
+    add_commands(sub)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args) or 0
+    except UserError as exc:
+        print(f"mailsup: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"mailsup: error: database unavailable: {first}; check [mailsup] database",
+              file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Business days and local instants.
+
+Every offset comes from zoneinfo for the day in question, never from a fixed
+UTC offset, so daylight-saving changes in one zone but not another just work.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays as holidays_lib
+
+from .errors import UserError
+from .models import Person
+
+UTC = UTC
+
+
+class UnknownTimeZone(UserError, ValueError):
+    pass
+
+
+@lru_cache(maxsize=512)
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UnknownTimeZone(
+            f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin"
+        ) from None
+
+
+def aware(now: datetime) -> datetime:
+    """Treat a naive instant as UTC (the database's convention)."""
+    return now if now.tzinfo else now.replace(tzinfo=UTC)
+
+
+def local_date(now: datetime, tz_name: str) -> date:
+    return aware(now).astimezone(zone(tz_name)).date()
+
+
+def local_instant(day: date, at: time, tz_name: str) -> datetime:
+    """The UTC instant of wall-clock ``at`` on ``day`` in ``tz_name``.
+
+    In a spring-forward gap the wall time does not exist; zoneinfo's fold=0
+    maps it to the instant an hour later, which is what a person expects.
+    """
+    local = datetime.combine(day, at, tzinfo=zone(tz_name))
+    return local.astimezone(UTC)
+
+
+@lru_cache(maxsize=256)
+def _holiday_calendar(spec: str, year: int):
+    country, _, subdiv = spec.partition("-")
+    try:
+        return holidays_lib.country_holidays(country, subdiv=subdiv or None, years=year)
+    except NotImplementedError:
+        raise ValueError(
+            f"unknown holiday country {spec!r}; use an ISO code like DE or DE-BY"
+        ) from None
+
+
+def check_holiday_country(spec: str) -> None:
+    _holiday_calendar(spec, 2026)
+
+
+class Calendar:
+    """A person's working calendar: weekdays, public holidays, leave."""
+
+    def __init__(self, workdays: set[int], holiday_country: str | None,
+                 leave: list[tuple[date, date]]):
+        self.workdays = workdays
+        self.holiday_country = holiday_country
+        self.leave = leave
+
+    @classmethod
+    def of(cls, person: Person) -> Calendar:
+        return cls(
+            person.workday_numbers,
+            person.holiday_country,
+            [(lv.start, lv.end) for lv in person.leaves],
+        )
+
+    def is_workday(self, day: date) -> bool:
+        return day.weekday() in self.workdays
+
+    def holiday_name(self, day: date) -> str | None:
+        if not self.holiday_country:
+            return None
+        return _holiday_calendar(self.holiday_country, day.year).get(day)
+
+    def on_leave(self, day: date) -> bool:
+        return any(start <= day <= end for start, end in self.leave)
+
+    def absence(self, day: date) -> str | None:
+        """Why a workday is not a business day for this person, if it is not."""
+        name = self.holiday_name(day)
+        if name:
+            return f"public holiday: {name}"
+        if self.on_leave(day):
+            return "leave"
+        return None
+
+    def is_business_day(self, day: date) -> bool:
+        return self.is_workday(day) and self.absence(day) is None
+
+    def next_business_day(self, day: date) -> date:
+        candidate = day + timedelta(days=1)
+        for _ in range(400):
+            if self.is_business_day(candidate):
+                return candidate
+            candidate += timedelta(days=1)
+        return candidate
+
+    def previous_business_day(self, day: date) -> date:
+        candidate = day - timedelta(days=1)
+        for _ in range(400):
+            if self.is_business_day(candidate):
+                return candidate
+            candidate -= timedelta(days=1)
+        return candidate
+
+    def add_business_days(self, day: date, count: int) -> date:
+        for _ in range(count):
+            day = self.next_business_day(day)
+        return day

@@ -1,0 +1,292 @@
+"""Load ``mailsup.ini`` plus environment overrides into typed settings.
+
+The section and key names are a contract with operators (design §8): add keys,
+never rename them. Every default lives in ``DEFAULTS`` so that the sample file,
+the embedded demo and the tests all agree on one set of values.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+
+from .errors import UserError
+
+DEFAULT_PATH = "mailsup.ini"
+
+DEFAULTS: dict[str, dict[str, str]] = {
+    "mailsup": {
+        "database": "sqlite:///mailsup.db",
+        "secret": "",
+        "reply_address": "sup@example.com",
+        "management": "",
+    },
+    "smtp": {
+        "host": "",
+        "port": "587",
+        "security": "starttls",
+        "username": "",
+        "password": "",
+        "from": "mailsup <sup@example.com>",
+        "outbox_dir": "mail/outbox",
+        "timeout": "30",
+        "give_up_hours": "48",
+    },
+    "imap": {
+        "host": "",
+        "port": "993",
+        "security": "tls",
+        "username": "",
+        "password": "",
+        "folder": "INBOX",
+        "processed_folder": "mailsup/processed",
+    },
+    "inbound": {
+        "listen": "127.0.0.1:8025",
+        "max_message_bytes": "10485760",
+        "require_dmarc": "no",
+        "authserv_id": "",
+        "auto_reply_interval_minutes": "60",
+    },
+    "schedule": {
+        "sup_time": "06:00",
+        "create_until": "18:00",
+        "nag_time": "09:30",
+        "team_digest_time": "10:30",
+        "hr_digest_time": "11:00",
+        "review_sla_days": "1",
+    },
+    "github": {"token": "", "base_url": "https://api.github.com"},
+    "slack": {"token": "", "base_url": "https://slack.com/api/"},
+}
+
+# Secrets may stay out of the file (design §8).
+ENV_OVERRIDES = {
+    "MAILSUP_SECRET": ("mailsup", "secret"),
+    "MAILSUP_SMTP_PASSWORD": ("smtp", "password"),
+    "MAILSUP_IMAP_PASSWORD": ("imap", "password"),
+    "MAILSUP_GITHUB_TOKEN": ("github", "token"),
+    "MAILSUP_SLACK_TOKEN": ("slack", "token"),
+}
+
+REQUIRED = (("mailsup", "database"), ("mailsup", "secret"), ("mailsup", "reply_address"))
+SECURITY_MODES = ("none", "starttls", "tls")
+_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class ConfigError(UserError):
+    """A configuration problem, phrased as one line an operator can act on."""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    sup_time: time
+    create_until: time
+    nag_time: time
+    team_digest_time: time
+    hr_digest_time: time
+    review_sla_days: int
+
+    def override(self, values: dict[str, str], where: str) -> Schedule:
+        """Apply a client's ``[clients.schedule]`` overrides, validated like the file."""
+        merged = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        for key, raw in values.items():
+            if key not in merged:
+                raise ConfigError(f"{where}: unknown schedule key {key!r}")
+            if key == "review_sla_days":
+                merged[key] = _parse_int(str(raw), f"{where}.{key}")
+            else:
+                merged[key] = parse_time(str(raw), f"{where}.{key}")
+        return Schedule(**merged)
+
+
+@dataclass(frozen=True)
+class Smtp:
+    host: str
+    port: int
+    security: str
+    username: str
+    password: str
+    sender: str
+    outbox_dir: Path
+    timeout: float
+    give_up_hours: int
+
+
+@dataclass(frozen=True)
+class Imap:
+    host: str
+    port: int
+    security: str
+    username: str
+    password: str
+    folder: str
+    processed_folder: str
+
+
+@dataclass(frozen=True)
+class Inbound:
+    listen: str
+    max_message_bytes: int
+    require_dmarc: bool
+    authserv_id: str
+    auto_reply_interval_minutes: int
+
+
+@dataclass(frozen=True)
+class Service:
+    token: str
+    base_url: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path
+    database: str
+    secret: str
+    reply_address: str
+    management: tuple[str, ...]
+    smtp: Smtp
+    imap: Imap
+    inbound: Inbound
+    schedule: Schedule
+    github: Service
+    slack: Service
+    raw: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+
+
+def parse_time(value: str, where: str) -> time:
+    match = _TIME_RE.match(value.strip())
+    if not match:
+        raise ConfigError(f"{where}: {value!r} is not a time of day; use HH:MM, e.g. 09:30")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def _parse_int(value: str, where: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise ConfigError(f"{where}: {value!r} is not a whole number") from None
+
+
+def _parse_bool(value: str, where: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "yes", "true", "on"):
+        return True
+    if lowered in ("0", "no", "false", "off", ""):
+        return False
+    raise ConfigError(f"{where}: {value!r} is not yes/no")
+
+
+def resolve_path(explicit: str | None) -> Path:
+    """``--config`` beats ``$MAILSUP_CONFIG`` beats ``./mailsup.ini``."""
+    return Path(explicit or os.environ.get("MAILSUP_CONFIG") or DEFAULT_PATH)
+
+
+def read_values(path: Path) -> dict[str, dict[str, str]]:
+    parser = configparser.ConfigParser(
+        inline_comment_prefixes=(";", "#"), interpolation=None, default_section="__none__"
+    )
+    try:
+        with open(path, encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"no config file at {path}; run `mailsup init` to create one") from None
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ConfigError(f"{path}: cannot parse: {first}") from None
+    values = {section: dict(keys) for section, keys in DEFAULTS.items()}
+    for section in parser.sections():
+        values.setdefault(section, {}).update(parser[section])
+    for name, (section, key) in ENV_OVERRIDES.items():
+        if os.environ.get(name):
+            values[section][key] = os.environ[name]
+    for section, key in REQUIRED:
+        if not values[section].get(key, "").strip():
+            hint = " (or set MAILSUP_SECRET)" if key == "secret" else ""
+            raise ConfigError(f"{path}: [{section}] {key} is missing or empty{hint}")
+    return values
+
+
+def load(explicit: str | None = None) -> Settings:
+    path = resolve_path(explicit)
+    return from_values(read_values(path), path)
+
+
+def _relative(base: Path, value: str) -> Path:
+    candidate = Path(value)
+    return candidate if candidate.is_absolute() else (base.parent / candidate)
+
+
+def _database_url(base: Path, url: str) -> str:
+    # Relative SQLite paths follow the config file, not the working directory.
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        rest = url[len("sqlite:///"):]
+        if rest and rest != ":memory:":
+            return "sqlite:///" + str(_relative(base, rest).resolve())
+    return url
+
+
+def _security(value: str, where: str) -> str:
+    mode = value.strip().lower()
+    if mode not in SECURITY_MODES:
+        raise ConfigError(f"{where}: {value!r} must be one of {', '.join(SECURITY_MODES)}")
+    return mode
+
+
+def from_values(values: dict[str, dict[str, str]], path: Path) -> Settings:
+    m, s, i, inb, sch = (values[k] for k in ("mailsup", "smtp", "imap", "inbound", "schedule"))
+    if "@" not in m["reply_address"]:
+        raise ConfigError(f"{path}: [mailsup] reply_address must be an email address")
+    schedule = Schedule(
+        sup_time=parse_time(sch["sup_time"], "[schedule] sup_time"),
+        create_until=parse_time(sch["create_until"], "[schedule] create_until"),
+        nag_time=parse_time(sch["nag_time"], "[schedule] nag_time"),
+        team_digest_time=parse_time(sch["team_digest_time"], "[schedule] team_digest_time"),
+        hr_digest_time=parse_time(sch["hr_digest_time"], "[schedule] hr_digest_time"),
+        review_sla_days=_parse_int(sch["review_sla_days"], "[schedule] review_sla_days"),
+    )
+    return Settings(
+        path=path,
+        database=_database_url(path, m["database"].strip()),
+        secret=m["secret"].strip(),
+        reply_address=m["reply_address"].strip().lower(),
+        management=tuple(a.strip().lower() for a in m["management"].split(",") if a.strip()),
+        smtp=Smtp(
+            host=s["host"].strip(),
+            port=_parse_int(s["port"], "[smtp] port"),
+            security=_security(s["security"], "[smtp] security"),
+            username=s["username"].strip(),
+            password=s["password"],
+            sender=s["from"].strip(),
+            outbox_dir=_relative(path, s["outbox_dir"].strip()),
+            timeout=float(_parse_int(s["timeout"], "[smtp] timeout")),
+            give_up_hours=_parse_int(s["give_up_hours"], "[smtp] give_up_hours"),
+        ),
+        imap=Imap(
+            host=i["host"].strip(),
+            port=_parse_int(i["port"], "[imap] port"),
+            security=_security(i["security"], "[imap] security"),
+            username=i["username"].strip(),
+            password=i["password"],
+            folder=i["folder"].strip(),
+            processed_folder=i["processed_folder"].strip(),
+        ),
+        inbound=Inbound(
+            listen=inb["listen"].strip(),
+            max_message_bytes=_parse_int(inb["max_message_bytes"], "[inbound] max_message_bytes"),
+            require_dmarc=_parse_bool(inb["require_dmarc"], "[inbound] require_dmarc"),
+            authserv_id=inb["authserv_id"].strip(),
+            auto_reply_interval_minutes=_parse_int(
+                inb["auto_reply_interval_minutes"], "[inbound] auto_reply_interval_minutes"
+            ),
+        ),
+        schedule=schedule,
+        github=Service(values["github"]["token"].strip(), values["github"]["base_url"].strip()),
+        slack=Service(values["slack"]["token"].strip(), values["slack"]["base_url"].strip()),
+        raw=values,
+    )

@@ -1,0 +1,97 @@
+"""Bind the models to SQLite or PostgreSQL and bring the schema up to date.
+
+Schema changes are numbered migrations (playhouse.migrate), never "drop and
+recreate": an operator's data survives upgrades.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, unquote, urlparse
+
+from peewee import Database, PostgresqlDatabase, SqliteDatabase
+from playhouse.migrate import SchemaMigrator
+
+from .config import ConfigError
+from .models import ALL_MODELS, SchemaVersion, db
+
+log = logging.getLogger("mailsup.db")
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "busy_timeout": 5000,
+    "foreign_keys": 1,
+    "synchronous": "normal",
+}
+
+
+def make_database(url: str) -> Database:
+    """Turn a ``database =`` URL into a peewee database (not yet connected)."""
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):] or ":memory:"
+        return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+    parsed = urlparse(url)
+    if parsed.scheme in ("postgres", "postgresql"):
+        options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        return PostgresqlDatabase(
+            unquote(parsed.path.lstrip("/")) or "postgres",
+            user=unquote(parsed.username) if parsed.username else None,
+            password=unquote(parsed.password) if parsed.password else None,
+            host=parsed.hostname or None,
+            port=parsed.port or None,
+            **options,
+        )
+    raise ConfigError(
+        f"[mailsup] database: unsupported URL {url!r}; use sqlite:///PATH or postgresql://USER@HOST/DB"
+    )
+
+
+def bind(url: str) -> Database:
+    """Point the model proxy at ``url``; returns the concrete database."""
+    database = make_database(url)
+    db.initialize(database)
+    return database
+
+
+def is_sqlite() -> bool:
+    return isinstance(db.obj, SqliteDatabase)
+
+
+def _initial(migrator: SchemaMigrator) -> None:
+    db.create_tables(ALL_MODELS, safe=True)
+
+
+# Append new migrations here; each runs once, in order, in its own transaction.
+MIGRATIONS: list[Callable[[SchemaMigrator], None]] = [_initial]
+
+
+def current_version() -> int:
+    if not db.table_exists(SchemaVersion._meta.table_name):
+        return 0
+    latest = SchemaVersion.select().order_by(SchemaVersion.version.desc()).first()
+    return latest.version if latest else 0
+
+
+def migrate() -> int:
+    """Apply pending migrations; returns the resulting schema version."""
+    migrator = SchemaMigrator.from_database(db.obj)
+    version = current_version()
+    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+        with db.atomic():
+            step(migrator)
+            SchemaVersion.create(
+                version=number, applied_at=datetime.now(UTC).replace(tzinfo=None)
+            )
+        log.info("schema migrated to version %d", number)
+    return len(MIGRATIONS)
+
+
+def require_schema() -> None:
+    """Refuse to run against a database that `mailsup init` has not prepared."""
+    version = current_version()
+    if version == 0:
+        raise ConfigError("the database has no mailsup tables; run `mailsup init` first")
+    if version < len(MIGRATIONS):
+        migrate()

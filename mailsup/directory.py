@@ -1,0 +1,320 @@
+"""The directory: clients, orgs, repos, teams and people (design §2, §7).
+
+``load_file`` validates the whole TOML file before it touches the database and
+applies it in one transaction, so a bad file changes nothing. Loading the same
+file twice changes nothing; loading an edited file updates what it names.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from .clock import UnknownTimeZone, check_holiday_country, zone
+from .config import ConfigError, Schedule
+from .errors import UserError
+from .models import (
+    WEEKDAYS,
+    Alias,
+    Client,
+    DeliveryManager,
+    Leave,
+    Membership,
+    Org,
+    Person,
+    Repo,
+    Team,
+    db,
+)
+
+
+class DirectoryError(UserError):
+    """A problem in a directory file, phrased as one actionable line."""
+
+
+@dataclass
+class LoadReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if not self.created and not self.updated:
+            return "directory unchanged"
+        return f"directory loaded: {len(self.created)} created, {len(self.updated)} updated"
+
+
+def _email(value: object, where: str) -> str:
+    if not isinstance(value, str) or "@" not in value or " " in value.strip():
+        raise DirectoryError(f"{where}: {value!r} is not an email address")
+    return value.strip().lower()
+
+
+def _date(value: object, where: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise DirectoryError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def read_file(path: Path) -> dict:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise DirectoryError(f"{path}: no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise DirectoryError(f"{path}: malformed TOML: {exc}") from None
+
+
+def _validate_person(entry: dict, where: str) -> dict:
+    email = _email(entry.get("email"), f"{where}.email")
+    tz = entry.get("timezone", "UTC")
+    try:
+        zone(str(tz))
+    except UnknownTimeZone as exc:
+        raise DirectoryError(f"{where} ({email}): {exc}") from None
+    workdays = [str(d).lower()[:3] for d in entry.get("workdays", WEEKDAYS[:5])]
+    bad = [d for d in workdays if d not in WEEKDAYS]
+    if bad:
+        raise DirectoryError(f"{where} ({email}): unknown workday {bad[0]!r}; use mon..sun")
+    country = entry.get("holiday_country")
+    if country:
+        try:
+            check_holiday_country(str(country))
+        except ValueError as exc:
+            raise DirectoryError(f"{where} ({email}): {exc}") from None
+    leave = []
+    for i, span in enumerate(entry.get("leave", [])):
+        if not isinstance(span, list | tuple) or len(span) != 2:
+            raise DirectoryError(f"{where} ({email}): leave[{i}] must be [start, end]")
+        start, end = _date(span[0], f"{where}.leave"), _date(span[1], f"{where}.leave")
+        if end < start:
+            raise DirectoryError(f"{where} ({email}): leave[{i}] ends before it starts")
+        leave.append((start, end))
+    return {
+        "email": email,
+        "name": str(entry.get("name") or email.split("@")[0]),
+        "aliases": sorted({_email(a, f"{where}.aliases") for a in entry.get("aliases", [])}),
+        "github": entry.get("github") or None,
+        "slack": entry.get("slack") or None,
+        "timezone": str(tz),
+        "workdays": ",".join(d for d in WEEKDAYS if d in workdays),
+        "holiday_country": str(country) if country else None,
+        "leave": sorted(leave),
+    }
+
+
+def validate(data: dict, known_people: set[str], base_schedule: Schedule | None = None) -> dict:
+    """Check the whole file; returns normalised data or raises DirectoryError."""
+    people = [_validate_person(p, f"people[{i}]") for i, p in enumerate(data.get("people", []))]
+    emails = {p["email"] for p in people} | known_people
+
+    def person_ref(value: object, where: str) -> str:
+        email = _email(value, where)
+        if email not in emails:
+            raise DirectoryError(f"{where}: {email} is not in [[people]]; add them there first")
+        return email
+
+    clients, orgs = [], {}
+    for i, entry in enumerate(data.get("clients", [])):
+        where = f"clients[{i}]"
+        slug = entry.get("slug")
+        if not slug:
+            raise DirectoryError(f"{where}: slug is required")
+        schedule = dict(entry.get("schedule", {}))
+        if base_schedule is not None:
+            try:
+                base_schedule.override(schedule, f"{where}.schedule")
+            except ConfigError as exc:
+                raise DirectoryError(str(exc)) from None
+        for org in entry.get("orgs", []):
+            orgs[str(org)] = slug
+        clients.append({
+            "slug": str(slug),
+            "name": str(entry.get("name") or slug),
+            "orgs": [str(o) for o in entry.get("orgs", [])],
+            "hr": person_ref(entry["hr"], f"{where}.hr") if entry.get("hr") else None,
+            "hr_repo": entry.get("hr_repo") or None,
+            "delivery_managers": [
+                person_ref(e, f"{where}.delivery_managers")
+                for e in entry.get("delivery_managers", [])
+            ],
+            "schedule": schedule,
+        })
+    known_orgs = set(orgs) | {o.login for o in Org.select()}
+    teams = []
+    for i, entry in enumerate(data.get("teams", [])):
+        where = f"teams[{i}]"
+        if entry.get("org") not in known_orgs:
+            raise DirectoryError(f"{where}: org {entry.get('org')!r} belongs to no client")
+        if not entry.get("slug"):
+            raise DirectoryError(f"{where}: slug is required")
+        dm = entry.get("delivery_manager")
+        teams.append({
+            "org": entry["org"],
+            "slug": str(entry["slug"]),
+            "name": str(entry.get("name") or entry["slug"]),
+            "members": [person_ref(m, f"{where}.members") for m in entry.get("members", [])],
+            "delivery_manager": person_ref(dm, f"{where}.delivery_manager") if dm else None,
+        })
+    repos = []
+    for i, entry in enumerate(data.get("repos", [])):
+        if entry.get("org") not in known_orgs or not entry.get("name"):
+            raise DirectoryError(f"repos[{i}]: needs an org of a client and a name")
+        repos.append((entry["org"], str(entry["name"])))
+    return {"people": people, "clients": clients, "teams": teams, "repos": repos}
+
+
+def _upsert(model, report: LoadReport, label: str, keys: dict, values: dict):
+    row = model.get_or_none(**keys)
+    if row is None:
+        row = model.create(**keys, **values)
+        report.created.append(label)
+        return row
+    changed = {k: v for k, v in values.items() if _value(getattr(row, k)) != _value(v)}
+    if changed:
+        model.update(**changed).where(model.id == row.id).execute()
+        report.updated.append(label)
+        row = model.get_by_id(row.id)
+    return row
+
+
+def _value(obj):
+    return getattr(obj, "id", obj)
+
+
+def _sync_set(current: set, wanted: set, add, remove) -> bool:
+    """Make the stored set equal the file's; True if an existing set changed."""
+    for item in wanted - current:
+        add(item)
+    for item in current - wanted:
+        remove(item)
+    return bool(current) and current != wanted or bool(current - wanted)
+
+
+def _apply_person(p: dict, report: LoadReport) -> None:
+    fields = {k: p[k] for k in ("name", "github", "slack", "timezone", "workdays",
+                                "holiday_country")}
+    person = _upsert(Person, report, f"person {p['email']}", {"email": p["email"]}, fields)
+    aliases = {a.email for a in person.aliases}
+    if _sync_set(aliases, set(p["aliases"]),
+                 lambda e: Alias.create(person=person, email=e),
+                 lambda e: Alias.delete().where(Alias.email == e).execute()):
+        report.updated.append(f"aliases of {p['email']}")
+    leave = {(lv.start, lv.end) for lv in person.leaves}
+    if _sync_set(leave, set(p["leave"]),
+                 lambda s: Leave.create(person=person, start=s[0], end=s[1]),
+                 lambda s: Leave.delete().where((Leave.person == person) & (Leave.start == s[0])
+                                                & (Leave.end == s[1])).execute()):
+        report.updated.append(f"leave of {p['email']}")
+
+
+def _apply_client(c: dict, people: dict, report: LoadReport) -> None:
+    client = _upsert(Client, report, f"client {c['slug']}", {"slug": c["slug"]}, {
+        "name": c["name"], "hr": people.get(c["hr"]), "hr_repo": c["hr_repo"],
+        "schedule": c["schedule"],
+    })
+    for login in c["orgs"]:
+        _upsert(Org, report, f"org {login}", {"login": login}, {"client": client})
+    current = {dm.person.email for dm in client.delivery_managers}
+    if _sync_set(current, set(c["delivery_managers"]),
+                 lambda e: DeliveryManager.create(client=client, person=people[e]),
+                 lambda e: DeliveryManager.delete().where(
+                     (DeliveryManager.client == client)
+                     & (DeliveryManager.person == people[e])).execute()):
+        report.updated.append(f"delivery managers of {c['slug']}")
+
+
+def _apply_team(t: dict, people: dict, report: LoadReport) -> None:
+    org = Org.get(Org.login == t["org"])
+    team = _upsert(Team, report, f"team {t['org']}/{t['slug']}", {"org": org, "slug": t["slug"]},
+                   {"name": t["name"], "delivery_manager": people.get(t["delivery_manager"])})
+    current = {m.person.email for m in team.memberships}
+    if _sync_set(current, set(t["members"]),
+                 lambda e: Membership.create(team=team, person=people[e]),
+                 lambda e: Membership.delete().where(
+                     (Membership.team == team) & (Membership.person == people[e])).execute()):
+        report.updated.append(f"members of {t['org']}/{t['slug']}")
+
+
+def apply(data: dict) -> LoadReport:
+    report = LoadReport()
+    with db.atomic():
+        for p in data["people"]:
+            _apply_person(p, report)
+        people = {p.email: p for p in Person.select()}
+        for c in data["clients"]:
+            _apply_client(c, people, report)
+        for t in data["teams"]:
+            _apply_team(t, people, report)
+        for org_login, name in data["repos"]:
+            org = Org.get(Org.login == org_login)
+            _upsert(Repo, report, f"repo {org_login}/{name}", {"org": org, "name": name}, {})
+    return report
+
+
+def load_file(path: Path, base_schedule: Schedule | None = None) -> LoadReport:
+    data = read_file(path)
+    known = {p.email for p in Person.select(Person.email)}
+    return apply(validate(data, known, base_schedule))
+
+
+def developers_of(client: Client) -> list[Person]:
+    """Everyone in any team of any org the client owns, once each."""
+    query = (Person.select().join(Membership).join(Team).join(Org)
+             .where(Org.client == client).distinct().order_by(Person.email))
+    return list(query)
+
+
+def repos_of(client: Client) -> list[str]:
+    query = Repo.select(Repo, Org).join(Org).where(Org.client == client).order_by(Org.login,
+                                                                                 Repo.name)
+    return [r.full_name for r in query]
+
+
+def person_by_address(address: str) -> Person | None:
+    address = address.strip().lower()
+    person = Person.get_or_none(Person.email == address)
+    if person is None:
+        alias = Alias.get_or_none(Alias.email == address)
+        person = alias.person if alias else None
+    return person
+
+
+def show() -> str:
+    """A readable dump of the directory for `mailsup directory show`."""
+    lines = []
+    for client in Client.select().order_by(Client.slug):
+        hr = client.hr.email if client.hr else "-"
+        dms = ", ".join(dm.person.email for dm in client.delivery_managers) or "-"
+        lines.append(f"client {client.slug} ({client.name})  hr={hr}"
+                     f"  hr_repo={client.hr_repo or '-'}  delivery_managers={dms}")
+        if client.schedule:
+            lines.append("  schedule " + ", ".join(f"{k}={v}" for k, v in client.schedule.items()))
+        for org in client.orgs.order_by(Org.login):
+            repos = ", ".join(r.name for r in org.repos.order_by(Repo.name)) or "-"
+            lines.append(f"  org {org.login}  repos: {repos}")
+            for team in org.teams.order_by(Team.slug):
+                members = ", ".join(sorted(m.person.email for m in team.memberships)) or "-"
+                dm = f"  dm={team.delivery_manager.email}" if team.delivery_manager else ""
+                lines.append(f"    team {team.slug} ({team.name}){dm}: {members}")
+    for person in Person.select().order_by(Person.email):
+        extras = [f"tz={person.timezone}", f"workdays={person.workdays}"]
+        if person.github:
+            extras.append(f"github={person.github}")
+        if person.slack:
+            extras.append(f"slack={person.slack}")
+        if person.holiday_country:
+            extras.append(f"holidays={person.holiday_country}")
+        aliases = [a.email for a in person.aliases]
+        if aliases:
+            extras.append("aliases=" + ",".join(sorted(aliases)))
+        for lv in person.leaves:
+            extras.append(f"leave={lv.start}..{lv.end}")
+        lines.append(f"person {person.email} ({person.name})  " + "  ".join(extras))
+    return "\n".join(lines) if lines else "(the directory is empty; load one with "\
+        "`mailsup directory load FILE.toml`)"

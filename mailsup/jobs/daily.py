@@ -1,0 +1,114 @@
+"""The developer side of the daily cycle: create SUPs at sup_time, nag at nag_time.
+
+Both jobs are pure functions of ``now`` and the database: they find what is
+due and not yet done, so running them twice, or after a crash, is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from .. import footprints, views
+from .. import sup as sups
+from ..clock import Calendar, aware, local_date, local_instant
+from ..config import Settings
+from ..directory import developers_of
+from ..models import Client, Effect, Sup, db, utcnow_naive
+from ..outbound import compose, outbox
+from ..sup import Due
+
+log = logging.getLogger("mailsup.jobs")
+
+
+def client_schedule(settings: Settings, client: Client):
+    return settings.schedule.override(client.schedule or {}, f"client {client.slug} schedule")
+
+
+def due_for_client(settings: Settings, client: Client, now: datetime) -> list[Due]:
+    """Developers whose local sup_time has passed today and who have no SUP yet."""
+    schedule = client_schedule(settings, client)
+    candidates = []
+    for person in developers_of(client):
+        day = local_date(now, person.timezone)
+        calendar = Calendar.of(person)
+        if not calendar.is_workday(day):
+            continue
+        if not (local_instant(day, schedule.sup_time, person.timezone) <= aware(now)
+                < local_instant(day, schedule.create_until, person.timezone)):
+            continue
+        candidates.append(Due(person, client, day, schedule, calendar, calendar.absence(day)))
+    if not candidates:
+        return []
+    days = {c.day for c in candidates}
+    existing = {(s.developer_id, s.day) for s in Sup.select(Sup.developer, Sup.day)
+                .where((Sup.client == client) & Sup.day.in_(list(days)))}
+    return [c for c in candidates if (c.developer.id, c.day) not in existing]
+
+
+def create_due_sups(settings: Settings, now: datetime) -> list[Sup]:
+    created = []
+    for client in Client.select().order_by(Client.slug):
+        due = due_for_client(settings, client, now)
+        if not due:
+            continue
+        working = [d for d in due if d.skip_reason is None]
+        per_person, note = {}, None
+        if working:
+            since = min(sups.window_start(d) for d in working)
+            per_person, note = footprints.gather(settings, client,
+                                                 [d.developer for d in working], since,
+                                                 utcnow_naive(now))
+        for item in due:
+            footprint = None
+            if item.skip_reason is None:
+                raw = per_person.get(item.developer.email)
+                footprint = footprints.in_window(raw, sups.window_start(item),
+                                                 utcnow_naive(now)) if raw else None
+            sup = sups.create_and_queue(settings, item, now, footprint, note)
+            if sup is not None:
+                created.append(sup)
+    return created
+
+
+def _end_of_local_day(sup: Sup) -> datetime:
+    return utcnow_naive(local_instant(sup.day + timedelta(days=1), datetime.min.time(),
+                                      sup.developer.timezone))
+
+
+def nag_due(now: datetime) -> list[Sup]:
+    stamp = utcnow_naive(now)
+    query = (Sup.select().where((Sup.status == "open") & (Sup.away == False)  # noqa: E712
+                                & (Sup.nag_at <= stamp))
+             .where(~Sup.id.in_(Effect.select(Effect.sup).where(
+                 (Effect.kind == "nag") & Effect.sup.is_null(False)))))
+    # A SUP from an earlier day is stale: nagging about it helps nobody.
+    return [s for s in query if stamp < _end_of_local_day(s)]
+
+
+def queue_nag(settings: Settings, sup: Sup, now: datetime) -> None:
+    request = sups.request_message(sup)
+    ctx = views.base_context(sup, "reply to this email to answer")
+    rendered = compose.render("nag", views.sup_subject(sup, "Reminder: "), ctx)
+    with db.atomic():
+        Effect.create(key=f"nag:{sup.id}", kind="nag", sup=sup, created_at=utcnow_naive(now),
+                      done_at=utcnow_naive(now))
+        outbox.enqueue(
+            settings, key=f"nag:{sup.id}", kind="nag", to=[sup.developer.email],
+            rendered=rendered, now=now, sup=sup, reply_to=sups.reply_to(settings, sup),
+            in_reply_to=request.message_id if request else None,
+            references=[request.message_id] if request else None,
+        )
+
+
+def send_nags(settings: Settings, now: datetime) -> list[Sup]:
+    from peewee import IntegrityError
+
+    nagged = []
+    for sup in nag_due(now):
+        try:
+            queue_nag(settings, sup, now)
+            nagged.append(sup)
+        except IntegrityError:
+            continue  # another worker nagged first
+    return nagged

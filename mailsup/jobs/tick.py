@@ -1,0 +1,60 @@
+"""``tick(now)``: run every due job once as of ``now``, then flush the outbox.
+
+Jobs are a tuple of named steps so later issues add theirs in one place. A
+job that fails is logged and reported; the others still run, and the next tick
+retries it, because every job finds its own unfinished work.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..config import Settings
+from ..outbound import sender
+from . import daily
+
+log = logging.getLogger("mailsup.tick")
+
+Job = Callable[[Settings, datetime], list]
+
+JOBS: list[tuple[str, Job]] = [
+    ("create_sups", daily.create_due_sups),
+    ("nags", daily.send_nags),
+]
+
+
+@dataclass
+class TickReport:
+    now: datetime
+    done: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    def as_dict(self) -> dict:
+        return {"now": self.now.isoformat(), "jobs": self.done, "errors": self.errors,
+                "sent": self.sent, "retrying": self.retrying, "failed": self.failed}
+
+
+def register(name: str, job: Job) -> None:
+    if name not in dict(JOBS):
+        JOBS.append((name, job))
+
+
+def tick(settings: Settings, now: datetime, *, send: bool = True) -> TickReport:
+    report = TickReport(now)
+    for name, job in JOBS:
+        try:
+            report.done[name] = len(job(settings, now) or [])
+        except Exception as exc:  # noqa: BLE001 - one broken job must not stop the day
+            log.exception("job %s failed", name)
+            report.errors[name] = f"{type(exc).__name__}: {exc}"
+    if send:
+        flushed = sender.flush(settings, now)
+        report.sent, report.retrying, report.failed = (
+            len(flushed.sent), len(flushed.retrying), len(flushed.failed))
+    return report

@@ -1,0 +1,269 @@
+"""The domain of design §2 as peewee models.
+
+All instants are stored as naive UTC datetimes; local time only exists at the
+edges (scheduling and rendering). Unique keys are what make every create
+idempotent, so a job that runs twice or after a crash finds its earlier work.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+from peewee import (
+    BlobField,
+    BooleanField,
+    CharField,
+    DatabaseProxy,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+db = DatabaseProxy()
+
+SUP_STATUSES = ("open", "submitted", "reviewed", "skipped")
+SCHEDULING_VALUES = ("full day", "part day", "emergency only", "unavailable")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class JSONField(TextField):
+    """JSON in a text column: portable across SQLite and PostgreSQL."""
+
+    def db_value(self, value):
+        return None if value is None else json.dumps(value, sort_keys=True, default=str)
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class SchemaVersion(BaseModel):
+    version = IntegerField()
+    applied_at = DateTimeField()
+
+
+class Person(BaseModel):
+    email = CharField(unique=True)
+    name = CharField()
+    github = CharField(null=True, index=True)
+    slack = CharField(null=True)
+    timezone = CharField(default="UTC")
+    workdays = CharField(default="mon,tue,wed,thu,fri")
+    holiday_country = CharField(null=True)
+
+    @property
+    def workday_numbers(self) -> set[int]:
+        return {WEEKDAYS.index(d) for d in self.workdays.split(",") if d}
+
+    def addresses(self) -> set[str]:
+        return {self.email} | {a.email for a in self.aliases}
+
+
+class Alias(BaseModel):
+    person = ForeignKeyField(Person, backref="aliases", on_delete="CASCADE")
+    email = CharField(unique=True)
+
+
+class Leave(BaseModel):
+    person = ForeignKeyField(Person, backref="leaves", on_delete="CASCADE")
+    start = DateField()
+    end = DateField()
+
+    class Meta:
+        indexes = ((("person", "start", "end"), True),)
+
+
+class Client(BaseModel):
+    slug = CharField(unique=True)
+    name = CharField()
+    hr = ForeignKeyField(Person, null=True, backref="hr_for")
+    hr_repo = CharField(null=True)
+    schedule = JSONField(default=dict)
+
+
+class DeliveryManager(BaseModel):
+    client = ForeignKeyField(Client, backref="delivery_managers", on_delete="CASCADE")
+    person = ForeignKeyField(Person, on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("client", "person"), True),)
+
+
+class Org(BaseModel):
+    login = CharField(unique=True)
+    client = ForeignKeyField(Client, backref="orgs", on_delete="CASCADE")
+
+
+class Repo(BaseModel):
+    org = ForeignKeyField(Org, backref="repos", on_delete="CASCADE")
+    name = CharField()
+
+    class Meta:
+        indexes = ((("org", "name"), True),)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.org.login}/{self.name}"
+
+
+class Team(BaseModel):
+    org = ForeignKeyField(Org, backref="teams", on_delete="CASCADE")
+    slug = CharField()
+    name = CharField()
+    delivery_manager = ForeignKeyField(Person, null=True)
+
+    class Meta:
+        indexes = ((("org", "slug"), True),)
+
+
+class Membership(BaseModel):
+    team = ForeignKeyField(Team, backref="memberships", on_delete="CASCADE")
+    person = ForeignKeyField(Person, backref="memberships", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("team", "person"), True),)
+
+
+class Sup(BaseModel):
+    developer = ForeignKeyField(Person, backref="sups")
+    client = ForeignKeyField(Client, backref="sups")
+    day = DateField()
+    status = CharField(default="open", index=True)
+    skip_reason = CharField(null=True)
+    created_at = DateTimeField()
+    due_at = DateTimeField()
+    nag_at = DateTimeField()
+    window_start = DateTimeField()
+    window_end = DateTimeField(null=True)
+    submitted_at = DateTimeField(null=True)
+    away = BooleanField(default=False)
+    footprint = JSONField(null=True)
+    footprint_note = TextField(null=True)
+    previous_plan = TextField(null=True)
+    repo_comments = JSONField(default=dict)
+    planned_tickets = JSONField(default=list)
+    scheduling = CharField(null=True)
+    plan = TextField(null=True)
+    blockers = TextField(null=True)
+    amendments = JSONField(default=list)
+    # HR-only: never rendered into anything a developer or a team receives.
+    hr_notes = JSONField(default=list)
+    flags = JSONField(default=list)
+    reviewed_by = ForeignKeyField(Person, null=True)
+    reviewed_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("developer", "client", "day"), True),)
+
+    @property
+    def reference(self) -> str:
+        return f"SUP {self.id}" if self.id is not None else "SUP preview"
+
+
+class InboundMessage(BaseModel):
+    """Every message received, stored raw before anything else happens."""
+
+    received_at = DateTimeField()
+    source = CharField()  # imap | smtp | cli
+    mailbox = CharField(null=True)
+    uidvalidity = IntegerField(null=True)
+    uid = IntegerField(null=True)
+    message_id = CharField(null=True, index=True)
+    content_hash = CharField(unique=True)
+    envelope_from = CharField(null=True)
+    envelope_to = TextField(null=True)
+    raw = BlobField()
+    status = CharField(default="new", index=True)  # new|applied|refused|ignored|quarantined
+    kind = CharField(null=True)
+    reasons = JSONField(default=list)
+    sup = ForeignKeyField(Sup, null=True, backref="inbound")
+    processed_at = DateTimeField(null=True)
+
+
+class ImapState(BaseModel):
+    mailbox = CharField()
+    uidvalidity = IntegerField()
+    last_uid = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("mailbox", "uidvalidity"), True),)
+
+
+class OutboundMessage(BaseModel):
+    """The outbox: every mail is a row first, then sent, never twice."""
+
+    key = CharField(unique=True)
+    kind = CharField(index=True)
+    sup = ForeignKeyField(Sup, null=True, backref="outbound")
+    message_id = CharField(unique=True)
+    recipients = JSONField()
+    mail_from = CharField()
+    subject = TextField()
+    text_body = TextField()
+    raw = BlobField()
+    status = CharField(default="pending", index=True)  # pending|sending|sent|failed
+    attempts = IntegerField(default=0)
+    created_at = DateTimeField()
+    next_attempt_at = DateTimeField()
+    lease_until = DateTimeField(null=True)
+    sent_at = DateTimeField(null=True)
+    last_error = TextField(null=True)
+
+
+class Effect(BaseModel):
+    """One record per side effect (nag, escalation, digest, ticket, Slack DM).
+
+    The unique ``key`` is taken before the effect is queued, in the same
+    transaction, so a second tick finds it and does nothing.
+    """
+
+    key = CharField(unique=True)
+    kind = CharField(index=True)
+    sup = ForeignKeyField(Sup, null=True, backref="effects")
+    created_at = DateTimeField()
+    done_at = DateTimeField(null=True)
+    data = JSONField(default=dict)
+
+
+class GithubCache(BaseModel):
+    """ETag cache between ticks, so an unchanged repo costs no rate limit."""
+
+    url = CharField(unique=True, max_length=1000)
+    etag = CharField()
+    body = TextField()
+
+
+class AutoReplyLog(BaseModel):
+    """When mailsup last answered an address automatically (loop protection)."""
+
+    address = CharField(unique=True)
+    last_sent_at = DateTimeField()
+    count = IntegerField(default=0)
+
+
+ALL_MODELS = [
+    SchemaVersion, Person, Alias, Leave, Client, DeliveryManager, Org, Repo, Team,
+    Membership, Sup, InboundMessage, ImapState, OutboundMessage, Effect, GithubCache,
+    AutoReplyLog,
+]
+
+
+def utcnow_naive(now: datetime) -> datetime:
+    """Normalise an aware instant to the naive UTC the database stores."""
+
+    if now.tzinfo is None:
+        return now
+    return now.astimezone(UTC).replace(tzinfo=None)
+
+
+def as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))

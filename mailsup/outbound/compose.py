@@ -1,0 +1,87 @@
+"""Render a mail from one context: text and HTML alternatives of the same data.
+
+Templates are named by role (``<role>.txt.j2`` / ``<role>.html.j2``). HTML
+templates autoescape, so a GitHub title or a reply can never inject markup.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, getaddresses
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+_env = Environment(
+    loader=PackageLoader("mailsup", "templates"),
+    autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def one_line(value: str, limit: int = 200) -> str:
+    """Flatten to one header-safe line: EmailMessage refuses CR/LF in headers."""
+    flat = re.sub(r"\s+", " ", value or "").strip()
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def render(role: str, subject: str, context: dict) -> Rendered:
+    text = _env.get_template(f"{role}.txt.j2").render(**context)
+    html = _env.get_template(f"{role}.html.j2").render(**context)
+    return Rendered(one_line(subject, 250), text, html)
+
+
+def new_message_id(domain: str) -> str:
+    # Random, not sequential: threading to it is proof of having received it.
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+def domain_of(address: str) -> str:
+    return getaddresses([address])[0][1].rpartition("@")[2] or "localhost"
+
+
+def build(
+    rendered: Rendered,
+    *,
+    sender: str,
+    to: list[str],
+    message_id: str,
+    date,
+    reply_to: str | None = None,
+    in_reply_to: str | None = None,
+    references: list[str] | None = None,
+    auto_submitted: str = "auto-generated",
+    extra_headers: dict[str, str] | None = None,
+) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = ", ".join(to)
+    msg["Subject"] = rendered.subject
+    msg["Date"] = format_datetime(date)
+    msg["Message-ID"] = message_id
+    if reply_to:
+        msg["Reply-To"] = formataddr(("mailsup", reply_to))
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+    if references:
+        msg["References"] = " ".join(references)
+    # RFC 3834: tell other robots not to answer us, and Exchange to stay quiet.
+    msg["Auto-Submitted"] = auto_submitted
+    msg["X-Auto-Response-Suppress"] = "All"
+    for name, value in (extra_headers or {}).items():
+        msg[name] = one_line(value)
+    msg.set_content(rendered.text)
+    msg.add_alternative(rendered.html, subtype="html")
+    return msg

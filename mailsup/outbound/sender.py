@@ -1,0 +1,191 @@
+"""Send outbox rows: claim, send over SMTP (or to a folder), record the result.
+
+A row is claimed by marking it ``sending`` with a lease and committing before
+any SMTP happens, so no database lock is held across the network and two
+workers never send the same row. A lease that expires (the worker died) puts
+the row back to ``pending``. Temporary failures retry with backoff until
+``give_up_hours``; permanent (5xx) failures are recorded and not retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import aiosmtplib
+
+from ..config import Settings, Smtp
+from ..database import is_sqlite
+from ..models import OutboundMessage, db, utcnow_naive
+from ..tokens import reply_address
+
+log = logging.getLogger("mailsup.smtp")
+
+LEASE = timedelta(minutes=10)
+BATCH = 200
+
+
+@dataclass
+class FlushReport:
+    sent: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    permanent: bool = False
+    error: str = ""
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4 … minutes, capped at one hour."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
+
+
+def reap_expired_leases(now: datetime) -> int:
+    stamp = utcnow_naive(now)
+    return (OutboundMessage.update(status="pending", lease_until=None)
+            .where((OutboundMessage.status == "sending") & (OutboundMessage.lease_until < stamp))
+            .execute())
+
+
+def claim(now: datetime, limit: int = BATCH) -> list[OutboundMessage]:
+    """Take up to ``limit`` due rows for this worker and commit the claim."""
+    stamp = utcnow_naive(now)
+    due = ((OutboundMessage.status == "pending") & (OutboundMessage.next_attempt_at <= stamp))
+    lease = stamp + LEASE
+    if is_sqlite():
+        # IMMEDIATE takes the write lock up front: select-then-update is atomic.
+        with db.obj.atomic("IMMEDIATE"):
+            ids = [r.id for r in OutboundMessage.select(OutboundMessage.id).where(due)
+                   .order_by(OutboundMessage.id).limit(limit)]
+            _mark_sending(ids, lease)
+    else:
+        with db.atomic():
+            ids = [r.id for r in OutboundMessage.select(OutboundMessage.id).where(due)
+                   .order_by(OutboundMessage.id).limit(limit).for_update(skip_locked=True)]
+            _mark_sending(ids, lease)
+    if not ids:
+        return []
+    return list(OutboundMessage.select().where(OutboundMessage.id.in_(ids))
+                .order_by(OutboundMessage.id))
+
+
+def _mark_sending(ids: list[int], lease: datetime) -> None:
+    if ids:
+        (OutboundMessage.update(status="sending", lease_until=lease)
+         .where(OutboundMessage.id.in_(ids)).execute())
+
+
+def envelope_sender(settings: Settings, row: OutboundMessage) -> str:
+    # Per-message envelope sender: a bounce names the exact mail that failed.
+    return reply_address(settings.reply_address, f"bounce-{row.id}")
+
+
+def write_to_folder(folder: Path, rows: list[OutboundMessage]) -> dict[int, Outcome]:
+    folder.mkdir(parents=True, exist_ok=True)
+    outcomes = {}
+    for row in rows:
+        path = folder / f"{row.id:08d}-{row.kind}.eml"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(bytes(row.raw))
+        tmp.replace(path)
+        outcomes[row.id] = Outcome(True)
+    return outcomes
+
+
+def _smtp_client(cfg: Smtp) -> aiosmtplib.SMTP:
+    return aiosmtplib.SMTP(
+        hostname=cfg.host, port=cfg.port, timeout=cfg.timeout,
+        use_tls=cfg.security == "tls",
+        start_tls=True if cfg.security == "starttls" else False,
+        username=cfg.username or None, password=cfg.password or None,
+    )
+
+
+def _classify(exc: Exception) -> Outcome:
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [e.code for e in exc.recipients]
+        return Outcome(False, permanent=all(c >= 500 for c in codes), error=str(exc))
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return Outcome(False, permanent=exc.code >= 500, error=f"{exc.code} {exc.message}")
+    return Outcome(False, error=f"{type(exc).__name__}: {exc}")
+
+
+async def send_over_smtp(settings: Settings, rows: list[OutboundMessage]) -> dict[int, Outcome]:
+    """One connection for the whole batch; a dead relay fails every row softly."""
+    outcomes: dict[int, Outcome] = {}
+    client = _smtp_client(settings.smtp)
+    try:
+        await client.connect()
+    except Exception as exc:  # noqa: BLE001 - any connect failure is temporary
+        return {row.id: Outcome(False, error=f"cannot reach relay: {exc}") for row in rows}
+    try:
+        for row in rows:
+            try:
+                await client.sendmail(envelope_sender(settings, row), list(row.recipients),
+                                      bytes(row.raw))
+                outcomes[row.id] = Outcome(True)
+            except aiosmtplib.SMTPServerDisconnected as exc:
+                outcomes[row.id] = _classify(exc)
+                break
+            except Exception as exc:  # noqa: BLE001 - recorded on the row, never raised
+                outcomes[row.id] = _classify(exc)
+    finally:
+        try:
+            await client.quit()
+        except Exception:  # noqa: BLE001 - the relay hung up; the outcomes stand
+            client.close()
+    for row in rows:
+        outcomes.setdefault(row.id, Outcome(False, error="connection lost before sending"))
+    return outcomes
+
+
+def _record(settings: Settings, row: OutboundMessage, outcome: Outcome, now: datetime,
+            report: FlushReport) -> None:
+    stamp = utcnow_naive(now)
+    if outcome.ok:
+        row.status, row.sent_at, row.lease_until = "sent", stamp, None
+        report.sent.append(row.id)
+    else:
+        row.attempts += 1
+        row.last_error = outcome.error[:2000]
+        deadline = row.created_at + timedelta(hours=settings.smtp.give_up_hours)
+        if outcome.permanent or stamp >= deadline:
+            row.status, row.lease_until = "failed", None
+            report.failed.append(row.id)
+            log.error("gave up on %s (%s): %s", row.message_id, row.kind, outcome.error)
+        else:
+            row.status, row.lease_until = "pending", None
+            row.next_attempt_at = stamp + backoff(row.attempts)
+            report.retrying.append(row.id)
+            log.warning("will retry %s at %s: %s", row.message_id, row.next_attempt_at,
+                        outcome.error)
+    row.save()
+
+
+def flush(settings: Settings, now: datetime, limit: int | None = None) -> FlushReport:
+    """Send every due row; returns what happened. Never raises for a relay problem."""
+    report = FlushReport()
+    reap_expired_leases(now)
+    remaining = limit
+    while remaining is None or remaining > 0:
+        rows = claim(now, BATCH if remaining is None else min(BATCH, remaining))
+        if not rows:
+            break
+        if settings.smtp.host:
+            outcomes = asyncio.run(send_over_smtp(settings, rows))
+        else:
+            outcomes = write_to_folder(settings.smtp.outbox_dir, rows)
+        for row in rows:
+            _record(settings, row, outcomes[row.id], now, report)
+        if remaining is not None:
+            remaining -= len(rows)
+        if any(not o.ok and not o.permanent for o in outcomes.values()):
+            break  # the relay is struggling; the next tick tries again
+    return report

@@ -1,0 +1,67 @@
+"""Render any email mailsup would send, without sending or storing anything."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from . import footprints, views
+from . import sup as sups
+from .clock import Calendar, local_date, local_instant
+from .config import Settings
+from .directory import developers_of
+from .errors import UserError
+from .jobs.daily import client_schedule
+from .models import Client, Person, Sup, utcnow_naive
+from .outbound import compose
+
+
+class PreviewError(UserError):
+    pass
+
+
+def _lookup(developer: str, client_slug: str) -> tuple[Person, Client]:
+    person = Person.get_or_none(Person.email == developer.strip().lower())
+    if person is None:
+        raise PreviewError(f"unknown developer {developer!r}; see `mailsup directory show`")
+    client = Client.get_or_none(Client.slug == client_slug)
+    if client is None:
+        raise PreviewError(f"unknown client {client_slug!r}; see `mailsup directory show`")
+    if person not in developers_of(client):
+        raise PreviewError(f"{person.email} is in no team of {client.slug}")
+    return person, client
+
+
+def draft_sup(settings: Settings, person: Person, client: Client, now: datetime) -> Sup:
+    """Today's SUP if it exists, else the one a tick would create now (unsaved)."""
+    day = local_date(now, person.timezone)
+    existing = Sup.get_or_none((Sup.developer == person) & (Sup.client == client)
+                               & (Sup.day == day))
+    if existing is not None:
+        return existing
+    schedule = client_schedule(settings, client)
+    due = sups.Due(person, client, day, schedule, Calendar.of(person))
+    start = sups.window_start(due)
+    per_person, note = footprints.gather(settings, client, [person], start, utcnow_naive(now))
+    raw = per_person.get(person.email)
+    previous = sups.last_submitted(person, client)
+    return Sup(developer=person, client=client, day=day, status="open",
+               created_at=utcnow_naive(now), window_start=start,
+               due_at=utcnow_naive(local_instant(day, schedule.sup_time, person.timezone)),
+               nag_at=utcnow_naive(local_instant(day, schedule.nag_time, person.timezone)),
+               footprint=footprints.in_window(raw, start, utcnow_naive(now)) if raw else None,
+               footprint_note=note, previous_plan=previous.plan if previous else None)
+
+
+RENDERERS = {
+    "sup_request": lambda sup: sups.render_request(sup),
+    "nag": lambda sup: compose.render("nag", views.sup_subject(sup, "Reminder: "),
+                                      views.base_context(sup, "reply to this email to answer")),
+}
+
+
+def preview(settings: Settings, kind: str, developer: str, client_slug: str,
+            now: datetime) -> compose.Rendered:
+    if kind not in RENDERERS:
+        raise PreviewError(f"unknown kind {kind!r}; choose one of {', '.join(sorted(RENDERERS))}")
+    person, client = _lookup(developer, client_slug)
+    return RENDERERS[kind](draft_sup(settings, person, client, now))

@@ -1,0 +1,140 @@
+"""Bad input gives one clear line on stderr, a non-zero exit, and no change."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import write_config
+from tests.directory_samples import TWO_ZONES
+
+
+def run(*args, cwd):
+    proc = subprocess.run([sys.executable, "-m", "mailsup.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture
+def initialised(tmp_path, db_url):
+    write_config(tmp_path / "mailsup.ini", db_url, None)
+    code, out, err = run("init", cwd=tmp_path)
+    assert code == 0, err
+    return tmp_path
+
+
+def dump(cwd):
+    return run("directory", "show", cwd=cwd)[1] + run("sup", "list", "--json", cwd=cwd)[1]
+
+
+def assert_one_line_error(code, err, *needles):
+    assert code != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("mailsup: error:")
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in lines[0]
+
+
+@pytest.mark.parametrize("bad, needles", [
+    (TWO_ZONES.replace("America/New_York", "America/Gotham"), ["America/Gotham", "bob@"]),
+    (TWO_ZONES.replace('members = ["alice@example.com", "bob@example.com"]',
+                       'members = ["alice@example.com", "zed@example.com"]'),
+     ["zed@example.com", "not in [[people]]"]),
+    (TWO_ZONES + "\n[[people]\nemail = broken", ["malformed TOML"]),
+    (TWO_ZONES.replace('"mon","tue"', '"mon"').replace(
+        'timezone = "Europe/Berlin"\nholiday_country = "DE"',
+        'timezone = "Europe/Berlin"\nholiday_country = "XX"'), ["XX"]),
+    (TWO_ZONES.replace('leave = [["2026-12-01", "2026-12-02"]]',
+                       'leave = [["2026-12-01", "2026-13-02"]]'), ["2026-13-02"]),
+], ids=["timezone", "member", "toml", "holidays", "leave"])
+def test_bad_directory_changes_nothing(initialised, bad, needles):
+    good = initialised / "good.toml"
+    good.write_text(TWO_ZONES.replace("Alice Smith", "Alice S"))
+    assert run("directory", "load", str(good), cwd=initialised)[0] == 0
+    before = dump(initialised)
+    path = initialised / "bad.toml"
+    path.write_text(bad)
+    code, _, err = run("directory", "load", str(path), cwd=initialised)
+    assert_one_line_error(code, err, *needles)
+    assert dump(initialised) == before
+
+
+def test_directory_load_is_idempotent_and_updates(initialised):
+    path = initialised / "dir.toml"
+    path.write_text(TWO_ZONES)
+    assert run("directory", "load", str(path), cwd=initialised)[0] == 0
+    before = dump(initialised)
+    code, out, _ = run("directory", "load", str(path), cwd=initialised)
+    assert code == 0 and "unchanged" in out
+    assert dump(initialised) == before
+    path.write_text(TWO_ZONES.replace("America/New_York", "America/Chicago")
+                    .replace('aliases = ["alice@home.example"]', "aliases = []"))
+    code, out, _ = run("directory", "load", str(path), cwd=initialised)
+    assert code == 0 and "person bob@example.com" in out
+    shown = run("directory", "show", cwd=initialised)[1]
+    assert "America/Chicago" in shown and "alice@home.example" not in shown
+
+
+def test_missing_config_key(tmp_path):
+    (tmp_path / "mailsup.ini").write_text("[mailsup]\ndatabase = sqlite:///x.db\n"
+                                          "reply_address = sup@example.com\n")
+    code, _, err = run("tick", cwd=tmp_path)
+    assert_one_line_error(code, err, "secret")
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_missing_config_file(tmp_path):
+    code, _, err = run("sup", "list", cwd=tmp_path)
+    assert_one_line_error(code, err, "mailsup init")
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["tick", "--now", "tomorrow"], "ISO 8601"),
+    (["sup", "list", "--since", "2026-02-30"], "--since"),
+    (["sup", "show", "999"], "no SUP with id 999"),
+    (["preview", "--developer", "nobody@example.com", "--client", "acme"], "unknown developer"),
+])
+def test_bad_arguments(initialised, args, needle):
+    code, _, err = run(*args, cwd=initialised)
+    assert_one_line_error(code, err, needle)
+
+
+def test_bad_schedule_value(tmp_path):
+    (tmp_path / "mailsup.ini").write_text("[mailsup]\ndatabase = sqlite:///x.db\nsecret = s\n"
+                                          "reply_address = sup@example.com\n"
+                                          "[schedule]\nnag_time = 9.30\n")
+    code, _, err = run("init", cwd=tmp_path)
+    assert_one_line_error(code, err, "nag_time", "HH:MM")
+
+
+def test_env_secret_overrides_file(tmp_path, monkeypatch):
+    from mailsup import config
+
+    (tmp_path / "m.ini").write_text("[mailsup]\ndatabase = sqlite:///x.db\n"
+                                    "reply_address = sup@example.com\n")
+    monkeypatch.setenv("MAILSUP_SECRET", "from-env")
+    settings = config.load(str(tmp_path / "m.ini"))
+    assert settings.secret == "from-env"
+    assert settings.database == f"sqlite:///{tmp_path / 'x.db'}"
+
+
+def test_sample_config_has_every_key():
+    import configparser
+    from pathlib import Path
+
+    from mailsup.config import DEFAULTS
+
+    root = Path(__file__).resolve().parents[1]
+    packaged = (root / "mailsup" / "mailsup.ini").read_text()
+    assert (root / "mailsup.ini").read_text() == packaged
+    parser = configparser.ConfigParser(inline_comment_prefixes=(";",), interpolation=None)
+    parser.read_string(packaged)
+    for section, keys in DEFAULTS.items():
+        for key, default in keys.items():
+            assert parser.has_option(section, key), f"[{section}] {key} missing from sample"
+            if key not in ("secret",):
+                assert parser.get(section, key) == default, (section, key)
