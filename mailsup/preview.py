@@ -41,14 +41,13 @@ def draft_sup(settings: Settings, person: Person, client: Client, now: datetime)
     schedule = client_schedule(settings, client)
     due = sups.Due(person, client, day, schedule, Calendar.of(person))
     start = sups.window_start(due)
-    per_person, note = footprints.gather(settings, client, [person], start, utcnow_naive(now))
-    raw = per_person.get(person.email)
+    per_person, note = footprints.gather(settings, client, {person: (start, utcnow_naive(now))})
     previous = sups.last_submitted(person, client)
     return Sup(developer=person, client=client, day=day, status="open",
                created_at=utcnow_naive(now), window_start=start,
                due_at=utcnow_naive(local_instant(day, schedule.sup_time, person.timezone)),
                nag_at=utcnow_naive(local_instant(day, schedule.nag_time, person.timezone)),
-               footprint=footprints.in_window(raw, start, utcnow_naive(now)) if raw else None,
+               footprint=per_person.get(person.email),
                footprint_note=note, previous_plan=previous.plan if previous else None)
 
 

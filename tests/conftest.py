@@ -20,8 +20,13 @@ from aiosmtpd.controller import Controller
 from mailsup import config as config_mod
 from mailsup import database
 from mailsup.models import db
-from tests.doubles.slack_fixture import slack_double  # noqa: F401 - fixture
 from tests.services import require_service
+
+pytest_plugins = [
+    "tests.doubles.github_fixture",
+    "tests.doubles.slack_fixture",
+    "tests.doubles.dovecot_fixture",
+]
 
 PG_DSN = os.environ.get("MAILSUP_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 

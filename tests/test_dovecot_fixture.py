@@ -11,7 +11,6 @@ import tests.dovecot
 from tests.dovecot import Dovecot, require_dovecot, start_dovecot
 from tests.services import REQUIRE_SERVICES_ENV, require_service
 
-pytest_plugins = ["tests.doubles.dovecot_fixture"]
 
 RAW = (
     b"From: Dev <dev@example.com>\r\n"

@@ -52,19 +52,11 @@ def create_due_sups(settings: Settings, now: datetime) -> list[Sup]:
         due = due_for_client(settings, client, now)
         if not due:
             continue
-        working = [d for d in due if d.skip_reason is None]
-        per_person, note = {}, None
-        if working:
-            since = min(sups.window_start(d) for d in working)
-            per_person, note = footprints.gather(settings, client,
-                                                 [d.developer for d in working], since,
-                                                 utcnow_naive(now))
+        windows = {d.developer: (sups.window_start(d), utcnow_naive(now))
+                   for d in due if d.skip_reason is None}
+        per_person, note = footprints.gather(settings, client, windows) if windows else ({}, None)
         for item in due:
-            footprint = None
-            if item.skip_reason is None:
-                raw = per_person.get(item.developer.email)
-                footprint = footprints.in_window(raw, sups.window_start(item),
-                                                 utcnow_naive(now)) if raw else None
+            footprint = per_person.get(item.developer.email)
             sup = sups.create_and_queue(settings, item, now, footprint, note)
             if sup is not None:
                 created.append(sup)
