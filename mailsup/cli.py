@@ -161,6 +161,26 @@ def cmd_preview(args) -> int:
     return 0
 
 
+def cmd_run(args) -> int:
+    settings = open_settings(args)
+    from .service import Service, run_once
+
+    if args.once:
+        result = run_once(settings, parse_now(args.now))
+        if args.json:
+            print_json(result)
+        else:
+            print(f"run --once: imap_stored={result['imap_stored']} jobs={result['jobs']} "
+                  f"sent={result['sent']} retrying={result['retrying']} failed={result['failed']}")
+        return EXIT_ERROR if result["errors"] else 0
+    service = Service(settings, smtp=not args.no_smtp, imap=not args.no_imap)
+    doors = [d for d, on in (("smtp " + settings.inbound.listen, service.use_smtp),
+                             ("imap " + settings.imap.host, service.use_imap)) if on]
+    print(f"mailsup running ({', '.join(doors) or 'no inbound door'}); SIGTERM or Ctrl-C stops",
+          file=sys.stderr, flush=True)
+    return service.run_forever()
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -174,6 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="path to mailsup.ini (default: $MAILSUP_CONFIG or "
                                          "./mailsup.ini)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    parser.add_argument("--log-json", action="store_true",
+                        help="log one JSON object per line (for log shippers)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("init", help="create mailsup.ini and the database").set_defaults(func=cmd_init)
@@ -217,6 +239,14 @@ def build_parser() -> argparse.ArgumentParser:
     prev.add_argument("--html", action="store_true", help="print the HTML alternative")
     prev.set_defaults(func=cmd_preview)
 
+    run = sub.add_parser("run", help="the service: scheduler, inbound doors, outbox sender")
+    run.add_argument("--once", action="store_true", help="poll, tick and flush once, then exit")
+    run.add_argument("--now", help="with --once: ISO 8601 instant (default: the clock)")
+    run.add_argument("--no-smtp", action="store_true", help="do not start the SMTP listener")
+    run.add_argument("--no-imap", action="store_true", help="do not poll IMAP")
+    run.add_argument("--json", action="store_true")
+    run.set_defaults(func=cmd_run)
+
     demo = sub.add_parser("demo", help="a simulated day on the embedded defaults")
     demo.add_argument("--keep", action="store_true", help="keep the temporary directory")
     demo.add_argument("--json", action="store_true")
@@ -227,19 +257,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_optional_commands(sub) -> None:
-    """Commands whose modules register themselves (inbound, run)."""
-    try:
-        from .cli_inbound import add_commands
-    except ImportError:
-        return
+    from .cli_inbound import add_commands
+
     add_commands(sub)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data = {"time": self.formatTime(record), "level": record.levelname,
+                "logger": record.name, "message": record.getMessage(),
+                "thread": record.threadName}
+        if record.exc_info:
+            data["error"] = self.formatException(record.exc_info)
+        return json.dumps(data)
+
+
+def configure_logging(verbose: bool, as_json: bool) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if as_json else logging.Formatter(
+        "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.verbose or args.command == "run", args.log_json)
     try:
         return args.func(args) or 0
     except UserError as exc:

@@ -11,6 +11,7 @@ import json
 from datetime import UTC, date, datetime
 
 from peewee import (
+    BigIntegerField,
     BlobField,
     BooleanField,
     CharField,
@@ -155,6 +156,7 @@ class Sup(BaseModel):
     plan = TextField(null=True)
     blockers = TextField(null=True)
     amendments = JSONField(default=list)
+    amendments_reviewed = IntegerField(default=0)
     # HR-only: never rendered into anything a developer or a team receives.
     hr_notes = JSONField(default=list)
     flags = JSONField(default=list)
@@ -175,8 +177,9 @@ class InboundMessage(BaseModel):
     received_at = DateTimeField()
     source = CharField()  # imap | smtp | cli
     mailbox = CharField(null=True)
-    uidvalidity = IntegerField(null=True)
-    uid = IntegerField(null=True)
+    # IMAP allows 32-bit unsigned values: a signed INTEGER would overflow.
+    uidvalidity = BigIntegerField(null=True)
+    uid = BigIntegerField(null=True)
     message_id = CharField(null=True, index=True)
     content_hash = CharField(unique=True)
     envelope_from = CharField(null=True)
@@ -191,8 +194,8 @@ class InboundMessage(BaseModel):
 
 class ImapState(BaseModel):
     mailbox = CharField()
-    uidvalidity = IntegerField()
-    last_uid = IntegerField(default=0)
+    uidvalidity = BigIntegerField()
+    last_uid = BigIntegerField(default=0)
 
     class Meta:
         indexes = ((("mailbox", "uidvalidity"), True),)

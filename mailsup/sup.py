@@ -47,7 +47,7 @@ def window_start(due: Due) -> datetime:
     """Previous submission, or one business day back for a first SUP."""
     previous = last_submitted(due.developer, due.client)
     if previous is not None:
-        return previous.submitted_at
+        return previous.window_end or previous.submitted_at
     back = due.calendar.previous_business_day(due.day)
     return utcnow_naive(local_instant(back, due.schedule.sup_time, due.developer.timezone))
 
@@ -123,3 +123,80 @@ def create_and_queue(settings: Settings, due: Due, now: datetime, footprint: dic
         log.info("created %s for %s (%s, %s) %s", sup.reference, due.developer.email,
                  due.client.slug, due.day, sup.status)
     return sup
+
+
+def snapshot(settings: Settings, sup: Sup,
+             until: datetime) -> tuple[dict | None, datetime, str | None]:
+    """Footprint of [window_start, until) as stored at submission.
+
+    If GitHub cannot be asked now, the email-time footprint stands and the
+    window closes at the email's instant, so the next SUP picks up the rest:
+    nothing is lost, nothing counted twice.
+    """
+    from . import footprints
+
+    per_person, note = footprints.gather(settings, sup.client,
+                                         {sup.developer: (sup.window_start, until)})
+    fresh = per_person.get(sup.developer.email)
+    if fresh is not None:
+        return fresh, until, note
+    if settings.github.token and sup.developer.github:
+        return sup.footprint, sup.created_at, note
+    return sup.footprint, until, sup.footprint_note
+
+
+def submit(settings: Settings, sup: Sup, fields: dict, now: datetime, inbound_id: int) -> str:
+    """Apply a valid reply: first submission, replacement before review, or amendment."""
+    stamp = utcnow_naive(now)
+    if sup.status == "reviewed":
+        sup.amendments = (sup.amendments or []) + [
+            {"at": stamp.isoformat() + "Z", "inbound": inbound_id, "fields": fields}]
+        sup.save()
+        return "amended"
+    outcome = "replaced" if sup.status == "submitted" else "submitted"
+    for key in ("plan", "scheduling", "blockers", "planned_tickets", "repo_comments"):
+        setattr(sup, key, fields.get(key) if key not in ("planned_tickets", "repo_comments")
+                else fields.get(key) or ([] if key == "planned_tickets" else {}))
+    if outcome == "submitted":
+        footprint, window_end, note = snapshot(settings, sup, stamp)
+        sup.footprint, sup.window_end, sup.submitted_at = footprint, window_end, stamp
+        if note:
+            sup.footprint_note = note
+        sup.status = "submitted"
+    sup.save()
+    return outcome
+
+
+def escalation_recipients(sup: Sup) -> list[str]:
+    from .models import DeliveryManager, Membership, Org, Team
+
+    emails = {dm.person.email for dm in DeliveryManager.select().where(
+        DeliveryManager.client == sup.client)}
+    teams = (Team.select().join(Membership).switch(Team).join(Org)
+             .where((Membership.person == sup.developer) & (Org.client == sup.client)))
+    emails |= {t.delivery_manager.email for t in teams if t.delivery_manager_id}
+    return sorted(emails)
+
+
+def escalate(settings: Settings, sup: Sup, blockers: str, now: datetime, inbound_id: int):
+    """One escalation mail per reply that carries blockers, to the delivery managers."""
+    from .models import Effect
+
+    recipients = escalation_recipients(sup)
+    if not recipients:
+        log.warning("%s has blockers but %s has no delivery manager", sup.reference,
+                    sup.client.slug)
+        return None
+    key = f"escalation:{sup.id}:{inbound_id}"
+    if Effect.get_or_none(Effect.key == key):
+        return None
+    ctx = views.base_context(sup, "blocker escalation") | {
+        "developer_name": sup.developer.name, "developer_email": sup.developer.email,
+        "blockers_lines": blockers.splitlines(), "plan_lines": (sup.plan or "").splitlines()}
+    rendered = compose.render("escalation", f"[{sup.reference}] Blocker: {sup.developer.name} "
+                              f"({sup.client.name})", ctx)
+    with db.atomic():
+        Effect.create(key=key, kind="escalation", sup=sup, created_at=utcnow_naive(now),
+                      done_at=utcnow_naive(now), data={"to": recipients})
+        return outbox.enqueue(settings, key=key, kind="escalation", to=recipients,
+                              rendered=rendered, now=now, sup=sup)

@@ -89,3 +89,57 @@ def sup_request_context(sup: Sup) -> dict:
 
 def sup_subject(sup: Sup, prefix: str = "") -> str:
     return f"{prefix}[{sup.reference}] {sup.client.name} stand-up for {sup.day:%a %d %b}"
+
+
+def footprint_summary(footprint: dict | None) -> list[str]:
+    """One line per repo: counts, for digests where detail would drown the plan."""
+    lines = []
+    for name, repo in sorted(((footprint or {}).get("repos") or {}).items()):
+        parts = []
+        for label, keys in (("tickets", ("issues_opened", "issues_closed", "issues_commented")),
+                            ("PRs", ("prs_opened", "prs_merged")), ("commits", ("commits",))):
+            count = sum(len(repo.get(k, [])) for k in keys)
+            if count:
+                parts.append(f"{count} {label}")
+        if parts:
+            lines.append(f"{name}: {', '.join(parts)}")
+    return lines
+
+
+def _tickets(sup: Sup) -> list[str]:
+    return [f"{short_repo(t['repo'])}#{t['number']} {t.get('title', '')}".strip()
+            + (" (expect done)" if t.get("expect_done") else " (working on it)")
+            for t in sup.planned_tickets or []]
+
+
+def hr_entry(sup: Sup, is_new: bool) -> dict:
+    """Everything HR reviews, HR-only fields included: only for the HR digest."""
+    seen = sup.amendments_reviewed or 0
+    return {
+        "id": sup.id, "ref": sup.reference, "new": is_new, "status": sup.status,
+        "developer": sup.developer.name, "email": sup.developer.email,
+        "day": day_long(sup.day), "scheduling": sup.scheduling or "-",
+        "plan_lines": (sup.plan or "").splitlines(), "blockers": sup.blockers,
+        "tickets": _tickets(sup), "comments": sup.repo_comments or {},
+        "footprint": footprint_summary(sup.footprint),
+        "amendments": [a["fields"].get("plan", "") for a in (sup.amendments or [])[seen:]],
+        "notes": [n["text"] for n in sup.hr_notes or []],
+        "flags": [f["reason"] for f in sup.flags or []],
+    }
+
+
+def team_entry(person, sup: Sup | None) -> dict:
+    """What teammates may see of each other's day: never an HR-only field."""
+    entry = {"name": person.name, "email": person.email, "state": "none", "scheduling": None,
+             "plan_lines": [], "done": [], "blockers": None, "reason": None}
+    if sup is None:
+        return entry
+    if sup.status == "skipped":
+        entry.update(state="skipped", reason=sup.skip_reason)
+    elif sup.status == "open":
+        entry.update(state="away" if sup.away else "open")
+    else:
+        entry.update(state="submitted", scheduling=sup.scheduling,
+                     plan_lines=(sup.plan or "").splitlines(), blockers=sup.blockers,
+                     done=[t for t in _tickets(sup) if t.endswith("(expect done)")])
+    return entry

@@ -1,0 +1,113 @@
+"""Who is writing, about what — and may we believe it?
+
+A reply is trusted only with BOTH an unguessable reference (the signed token
+in a recipient address, or the random Message-ID of a mail we sent that the
+reply threads to) AND a From address that is one of the right person's
+addresses. The ``[SUP 42]`` in a subject is guessable, so on its own it only
+earns a "please reply to the SUP email" answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import getaddresses, parseaddr
+
+from .. import tokens
+from ..config import Settings
+from ..directory import person_by_address
+from ..models import Client, OutboundMessage, Person, Sup
+
+_SUBJECT_REF = re.compile(r"\[SUP (\d+)\]", re.IGNORECASE)
+_MSGID = re.compile(r"<[^<>\s]+>")
+
+
+@dataclass
+class Reference:
+    kind: str  # "sup" | "hr_digest" | "bounce"
+    ident: int
+    via: str  # "token" | "thread"
+
+
+@dataclass
+class Identity:
+    sender: str  # the From address, lower-case
+    person: Person | None
+    reference: Reference | None
+    subject_ref: int | None = None
+    problem: str | None = None
+
+
+def recipient_addresses(msg: EmailMessage, envelope_to: str | None) -> list[str]:
+    values = [str(v) for h in ("To", "Cc", "Delivered-To", "X-Original-To")
+              for v in msg.get_all(h, [])]
+    found = [addr for _, addr in getaddresses(values) if addr]
+    found += [a for a in (envelope_to or "").split(",") if a]
+    return [a.strip().lower() for a in found]
+
+
+def token_reference(settings: Settings, addresses: list[str]) -> Reference | None:
+    for address in addresses:
+        raw = tokens.token_from_address(settings.reply_address, address)
+        if raw is None:
+            continue
+        if raw.startswith("bounce-") and raw[7:].isdigit():
+            return Reference("bounce", int(raw[7:]), "token")
+        token = tokens.verify(settings.secret, raw)
+        if token is not None:
+            return Reference(tokens.KINDS[token.kind], token.ident, "token")
+    return None
+
+
+def thread_reference(msg: EmailMessage) -> Reference | None:
+    """A reply threading to a Message-ID we generated proves it saw our mail."""
+    ids = _MSGID.findall(" ".join(str(msg.get(h, "")) for h in ("In-Reply-To", "References")))
+    if not ids:
+        return None
+    sent = (OutboundMessage.select().where(OutboundMessage.message_id.in_(ids[-20:]))
+            .order_by(OutboundMessage.id.desc()))
+    for row in sent:
+        if row.kind in ("sup_request", "nag", "receipt") and row.sup_id:
+            return Reference("sup", row.sup_id, "thread")
+        if row.kind == "hr_digest" and row.key.startswith("hr_digest:"):
+            return Reference("hr_digest", int(row.key.split(":")[1]), "thread")
+    return None
+
+
+def identify(settings: Settings, msg: EmailMessage, envelope_to: str | None) -> Identity:
+    sender = parseaddr(str(msg.get("From", "")))[1].strip().lower()
+    person = person_by_address(sender) if sender else None
+    reference = token_reference(settings, recipient_addresses(msg, envelope_to)) \
+        or thread_reference(msg)
+    match = _SUBJECT_REF.search(str(msg.get("Subject", "")))
+    return Identity(sender, person, reference, int(match.group(1)) if match else None)
+
+
+def may_act_for_sup(identity: Identity, sup: Sup) -> bool:
+    return identity.person is not None and identity.person.id == sup.developer_id
+
+
+def may_act_as_hr(settings: Settings, identity: Identity, client: Client) -> bool:
+    if identity.sender in settings.management:
+        return True
+    return identity.person is not None and client.hr_id == identity.person.id
+
+
+def dmarc_ok(settings: Settings, msg: EmailMessage) -> tuple[bool, str]:
+    """With ``require_dmarc``, trust only our own MTA's Authentication-Results."""
+    if not settings.inbound.require_dmarc:
+        return True, ""
+    import authres
+
+    for value in msg.get_all("Authentication-Results", []):
+        try:
+            parsed = authres.AuthenticationResultsHeader.parse_value(str(value))
+        except Exception:  # noqa: BLE001 - an unparsable header proves nothing
+            continue
+        if settings.inbound.authserv_id and parsed.authserv_id != settings.inbound.authserv_id:
+            continue
+        for result in parsed.results:
+            if result.method == "dmarc":
+                return (result.result == "pass"), f"dmarc={result.result}"
+    return False, "no dmarc=pass from our authserv-id"

@@ -1,0 +1,51 @@
+"""HR's reply to a digest: one command per line, applied, then confirmed."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .. import tokens
+from ..models import Client, Effect
+from . import answers, body, trim
+from .authenticate import may_act_as_hr
+from .commands import CommandContext, run
+
+if TYPE_CHECKING:
+    from .pipeline import Ctx
+
+
+def command_lines(text: str) -> list[str]:
+    """Only what HR typed above the quoted digest; signatures are not commands."""
+    top = trim.strip_signature(trim.trim(text, keep_interleaved=False))
+    return [line.strip() for line in top.splitlines() if line.strip()]
+
+
+def handle(ctx: Ctx) -> None:
+    digest = Effect.get_or_none((Effect.id == ctx.identity.reference.ident)
+                                & (Effect.kind == "hr_digest"))
+    if digest is None:
+        ctx.settle("refused", "hr_commands", "the token names no digest")
+        return
+    client = Client.get_by_id(digest.data["client"])
+    if not may_act_as_hr(ctx.settings, ctx.identity, client):
+        ctx.settle("refused", "hr_commands",
+                   f"{ctx.identity.sender or '(no From)'} is not the HR worker of "
+                   f"{client.slug} or management; commands not applied")
+        return
+    cctx = CommandContext(ctx.settings, ctx.now, client, ctx.identity.sender,
+                          ctx.identity.person, list(digest.data.get("sup_ids", [])))
+    lines = command_lines(body.reply_text(ctx.msg))
+    unknown = run(cctx, lines)
+    answers.answer(
+        ctx.settings, ctx.row, kind="command_results", role="command_results",
+        subject=answers.reply_subject(str(ctx.msg.get("Subject", ""))),
+        context={"client_name": client.name, "changes": cctx.changes, "errors": cctx.errors,
+                 "unknown": unknown, "empty": not lines, "title": "Digest commands",
+                 "ref": "", "footer": "automatic answer to your digest reply"},
+        to=ctx.identity.sender, now=ctx.now, auto_submitted="auto-replied",
+        # Replying to the confirmation works like replying to the digest.
+        reply_to=tokens.reply_address(ctx.settings.reply_address,
+                                      tokens.sign(ctx.settings.secret, "d", digest.id)))
+    status = "applied" if cctx.changes else "refused"
+    ctx.settle(status, "hr_commands", *cctx.changes, *cctx.errors,
+               *(f"unknown command: {line}" for line in unknown))
