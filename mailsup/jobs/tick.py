@@ -14,15 +14,26 @@ from datetime import datetime
 
 from ..config import Settings
 from ..outbound import sender
-from . import daily
+from . import daily, digests, overdue, slack_nudges
 
 log = logging.getLogger("mailsup.tick")
 
 Job = Callable[[Settings, datetime], list]
 
+def process_inbound(settings: Settings, now: datetime) -> list:
+    from ..inbound.pipeline import process_pending
+
+    return process_pending(settings, now)
+
+
 JOBS: list[tuple[str, Job]] = [
+    ("inbound", process_inbound),
     ("create_sups", daily.create_due_sups),
     ("nags", daily.send_nags),
+    ("team_digests", digests.send_team_digests),
+    ("hr_digests", digests.send_hr_digests),
+    ("slack", slack_nudges.slack_followups),
+    ("overdue_reviews", overdue.overdue_reviews),
 ]
 
 

@@ -1,0 +1,138 @@
+"""The HR digest (per client) and the team digest (per team), once a day each.
+
+The HR digest is the one mail that carries HR-only fields, and it goes only
+to the client's HR worker. The team digest is built from ``views.team_entry``,
+which has no access path to notes, flags or reviews.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+
+from peewee import IntegrityError
+
+from .. import tokens, views
+from ..clock import Calendar, aware, local_date, local_instant
+from ..config import Settings
+from ..models import Client, Effect, Membership, Person, Sup, Team, db, utcnow_naive
+from ..outbound import compose, outbox
+from .daily import client_schedule
+
+log = logging.getLogger("mailsup.digests")
+
+
+def _due_day(person: Person, at, now: datetime) -> date | None:
+    """The person's local day if it is a business day and ``at`` has passed."""
+    day = local_date(now, person.timezone)
+    if not Calendar.of(person).is_business_day(day):
+        return None
+    if aware(now) < local_instant(day, at, person.timezone):
+        return None
+    return day
+
+
+def pending_reviews(client: Client) -> list[Sup]:
+    submitted = Sup.select().where((Sup.client == client) & (Sup.status == "submitted"))
+    amended = [s for s in Sup.select().where((Sup.client == client) & (Sup.status == "reviewed")
+                                             & (Sup.amendments != "[]"))
+               if len(s.amendments or []) > (s.amendments_reviewed or 0)]
+    return sorted(list(submitted) + amended, key=lambda s: (s.day, s.id))
+
+
+def _previous_digest_ids(client: Client) -> set[int]:
+    last = (Effect.select().where((Effect.kind == "hr_digest")
+                                  & (Effect.key.startswith(f"hr_digest:{client.slug}:")))
+            .order_by(Effect.id.desc()).first())
+    return set(last.data.get("sup_ids", [])) if last else set()
+
+
+def hr_digest_context(client: Client, sups: list[Sup], previous: set[int]) -> dict:
+    return {"client_name": client.name, "hr_name": views.first_name(client.hr.name),
+            "items": [views.hr_entry(s, s.id not in previous) for s in sups],
+            "title": f"{client.name} SUPs to review", "ref": "",
+            "footer": "reply with commands, one per line"}
+
+
+def queue_hr_digest(settings: Settings, client: Client, day: date, now: datetime) -> Effect | None:
+    sups = pending_reviews(client)
+    if not sups:
+        return None
+    previous = _previous_digest_ids(client)
+    with db.atomic():
+        effect = Effect.create(key=f"hr_digest:{client.slug}:{day}", kind="hr_digest",
+                               created_at=utcnow_naive(now), done_at=utcnow_naive(now),
+                               data={"client": client.id, "day": str(day),
+                                     "sup_ids": [s.id for s in sups]})
+        token = tokens.sign(settings.secret, "d", effect.id)
+        rendered = compose.render("hr_digest", f"{client.name}: {len(sups)} SUP"
+                                  f"{'s' if len(sups) != 1 else ''} to review ({day:%a %d %b})",
+                                  hr_digest_context(client, sups, previous))
+        outbox.enqueue(settings, key=f"hr_digest:{effect.id}", kind="hr_digest",
+                       to=[client.hr.email], rendered=rendered, now=now,
+                       reply_to=tokens.reply_address(settings.reply_address, token))
+    return effect
+
+
+def send_hr_digests(settings: Settings, now: datetime) -> list[Effect]:
+    sent = []
+    for client in Client.select().where(Client.hr.is_null(False)):
+        day = _due_day(client.hr, client_schedule(settings, client).hr_digest_time, now)
+        if day is None or Effect.get_or_none(Effect.key == f"hr_digest:{client.slug}:{day}"):
+            continue
+        try:
+            effect = queue_hr_digest(settings, client, day, now)
+        except IntegrityError:
+            continue  # another worker sent it
+        if effect is not None:
+            sent.append(effect)
+    return sent
+
+
+def team_timezone_person(team: Team) -> Person | None:
+    """The team's clock: its delivery manager's, else its first member's."""
+    if team.delivery_manager_id:
+        return team.delivery_manager
+    first = (Person.select().join(Membership).where(Membership.team == team)
+             .order_by(Person.email).first())
+    return first
+
+
+def team_digest_context(team: Team, day: date) -> dict:
+    client = team.org.client
+    members = (Person.select().join(Membership).where(Membership.team == team)
+               .order_by(Person.name))
+    sups = {s.developer_id: s for s in Sup.select().where((Sup.client == client)
+                                                            & (Sup.day == day))}
+    entries = [views.team_entry(m, sups.get(m.id)) for m in members]
+    return {"team_name": team.name, "client_name": client.name, "day_long": views.day_long(day),
+            "entries": entries, "missing": [e["name"] for e in entries if e["state"] == "open"],
+            "title": f"{team.name} today", "ref": "", "footer": "team digest"}
+
+
+def send_team_digests(settings: Settings, now: datetime) -> list[Effect]:
+    sent = []
+    for team in Team.select():
+        clock_person = team_timezone_person(team)
+        if clock_person is None:
+            continue
+        schedule = client_schedule(settings, team.org.client)
+        day = _due_day(clock_person, schedule.team_digest_time, now)
+        key = f"team_digest:{team.id}:{day}"
+        if day is None or Effect.get_or_none(Effect.key == key):
+            continue
+        ctx = team_digest_context(team, day)
+        to = sorted({e["email"] for e in ctx["entries"]}
+                    | ({team.delivery_manager.email} if team.delivery_manager_id else set()))
+        rendered = compose.render("team_digest", f"{team.name} ({ctx['client_name']}) plans for "
+                                  f"{day:%a %d %b}", ctx)
+        try:
+            with db.atomic():
+                effect = Effect.create(key=key, kind="team_digest", created_at=utcnow_naive(now),
+                                       done_at=utcnow_naive(now), data={"to": to})
+                outbox.enqueue(settings, key=key, kind="team_digest", to=to,
+                               rendered=rendered, now=now)
+        except IntegrityError:
+            continue
+        sent.append(effect)
+    return sent

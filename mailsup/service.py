@@ -1,0 +1,151 @@
+"""``mailsup run``: scheduler + inbound doors + pipeline + outbox, until SIGTERM.
+
+Threads with clear jobs, one loop shape each: the scheduler ticks every minute
+(leader only), the pipeline worker processes stored mail as soon as a door
+signals it, the SMTP listener and the IMAP door only store. SIGTERM/SIGINT
+stop the doors first (no new mail accepted), then let each loop finish the
+message in hand.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import schedule
+
+from .config import Settings
+from .inbound import pipeline
+from .jobs.tick import tick
+from .leader import Leadership
+from .models import db
+from .outbound import sender
+
+log = logging.getLogger("mailsup.service")
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Service:
+    def __init__(self, settings: Settings, clock: Clock = _utc_now, tick_seconds: int = 60,
+                 smtp: bool = True, imap: bool = True):
+        self.settings = settings
+        self.clock = clock
+        self.tick_seconds = tick_seconds
+        self.stop = threading.Event()
+        self.inbound_ready = threading.Event()
+        self.leadership = Leadership()
+        self.threads: list[threading.Thread] = []
+        self.controller = None
+        self.use_smtp = smtp and bool(settings.inbound.listen)
+        self.use_imap = imap and bool(settings.imap.host)
+
+    # --- loops ----------------------------------------------------------
+
+    def run_tick(self) -> None:
+        try:
+            if self.leadership.try_acquire():
+                report = tick(self.settings, self.clock())
+                log.info("tick: %s", report.as_dict())
+            else:
+                sender.flush(self.settings, self.clock())  # followers still send
+        except Exception:  # noqa: BLE001 - the next minute tries again
+            log.exception("tick failed")
+        finally:
+            db.close()
+
+    def scheduler_loop(self) -> None:
+        scheduler = schedule.Scheduler()
+        scheduler.every(self.tick_seconds).seconds.do(self.run_tick)
+        self.run_tick()
+        while not self.stop.wait(1):
+            scheduler.run_pending()
+
+    def pipeline_loop(self) -> None:
+        while not self.stop.is_set():
+            self.inbound_ready.wait(5)
+            self.inbound_ready.clear()
+            try:
+                done = pipeline.process_pending(self.settings, self.clock())
+                if done:
+                    sender.flush(self.settings, self.clock())  # receipts go out at once
+            except Exception:  # noqa: BLE001 - rows stay stored; the loop goes on
+                log.exception("pipeline pass failed")
+            finally:
+                db.close()
+
+    def imap_loop(self) -> None:
+        from .inbound.imap import ImapDoor
+
+        door = ImapDoor(self.settings, clock=self.clock)
+        try:
+            door.idle_loop(self.stop, on_stored=lambda *_: self.inbound_ready.set())
+        finally:
+            door.close()
+            db.close()
+
+    # --- lifecycle --------------------------------------------------------
+
+    def _thread(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def start(self) -> None:
+        if self.use_smtp:
+            from .inbound.smtpd import make_controller
+
+            self.controller = make_controller(self.settings, self.clock,
+                                              on_stored=lambda _id: self.inbound_ready.set())
+            self.controller.start()
+            log.info("SMTP listener on %s", self.settings.inbound.listen)
+        self._thread("pipeline", self.pipeline_loop)
+        self._thread("scheduler", self.scheduler_loop)
+        if self.use_imap:
+            self._thread("imap", self.imap_loop)
+
+    def shutdown(self, timeout: float = 30) -> None:
+        log.info("stopping: no new mail accepted, finishing work in hand")
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+        self.stop.set()
+        self.inbound_ready.set()
+        for thread in self.threads:
+            thread.join(timeout)
+        self.leadership.release()
+
+    def run_forever(self) -> int:
+        def on_signal(signum, _frame):
+            log.info("signal %s received", signal.Signals(signum).name)
+            self.stop.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        self.start()
+        while not self.stop.wait(0.5):
+            pass
+        self.shutdown()
+        return 0
+
+
+def run_once(settings: Settings, now: datetime) -> dict:
+    """Cron style: poll IMAP once, process stored mail, run the jobs, flush."""
+    polled = 0
+    if settings.imap.host:
+        from .inbound.imap import ImapDoor
+
+        door = ImapDoor(settings, clock=lambda: now)
+        try:
+            polled = door.poll_once().stored
+        finally:
+            door.close()
+    report = tick(settings, now)
+    return {"imap_stored": polled} | report.as_dict()
