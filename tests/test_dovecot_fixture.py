@@ -11,7 +11,6 @@ import tests.dovecot
 from tests.dovecot import Dovecot, require_dovecot, start_dovecot
 from tests.services import REQUIRE_SERVICES_ENV, require_service
 
-
 RAW = (
     b"From: Dev <dev@example.com>\r\n"
     b"To: sup@example.com\r\n"

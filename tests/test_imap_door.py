@@ -21,7 +21,6 @@ from mailsup.inbound.imap import ImapDoor, PollReport, server_name
 from mailsup.models import ImapState, InboundMessage
 from tests.dovecot import Dovecot, require_dovecot
 
-
 FAST = {"timeout": 5.0, "idle_timeout": 0.2, "backoff": 0.05, "backoff_max": 0.2,
         "poll_interval": 0.2}
 
