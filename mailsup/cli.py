@@ -234,7 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     prev = sub.add_parser("preview", help="render an email without sending it")
     prev.add_argument("--developer", required=True, help="developer's email")
     prev.add_argument("--client", required=True, help="client slug")
-    prev.add_argument("--kind", default="sup_request", help="sup_request (default) or nag")
+    prev.add_argument("--kind", default="sup_request",
+                      help="sup_request (default), nag, receipt, refusal, help, escalation, "
+                           "hr_digest, team_digest, command_results")
     prev.add_argument("--now", help="ISO 8601 instant (default: the clock)")
     prev.add_argument("--html", action="store_true", help="print the HTML alternative")
     prev.set_defaults(func=cmd_preview)
@@ -297,6 +299,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `mailsup sup list | head`: the reader left; that is not an error.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

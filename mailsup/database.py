@@ -63,8 +63,32 @@ def _initial(migrator: SchemaMigrator) -> None:
     db.create_tables(ALL_MODELS, safe=True)
 
 
+def _columns(table: str) -> set[str]:
+    return {c.name for c in db.get_columns(table)}
+
+
+def _review_of_amendments_and_big_uids(migrator: SchemaMigrator) -> None:
+    """v2: HR acknowledges amendments; IMAP UIDs are unsigned 32-bit (need BIGINT).
+
+    Written to be a no-op on a database that ``_initial`` just created from the
+    current models, so fresh installs and upgrades end in the same schema.
+    """
+    if "amendments_reviewed" not in _columns("sup"):
+        # Plain SQL: peewee's SQLite add_column(not null) rebuilds the table, which
+        # foreign keys from other tables (effect, inbound_message) refuse.
+        db.execute_sql('ALTER TABLE "sup" ADD COLUMN "amendments_reviewed" '
+                       "INTEGER NOT NULL DEFAULT 0")
+    if not is_sqlite():  # SQLite's INTEGER is already 64-bit
+        for table, column in (("inbound_message", "uidvalidity"), ("inbound_message", "uid"),
+                              ("imap_state", "uidvalidity"), ("imap_state", "last_uid")):
+            db.execute_sql(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" TYPE BIGINT')
+
+
 # Append new migrations here; each runs once, in order, in its own transaction.
-MIGRATIONS: list[Callable[[SchemaMigrator], None]] = [_initial]
+MIGRATIONS: list[Callable[[SchemaMigrator], None]] = [
+    _initial,
+    _review_of_amendments_and_big_uids,
+]
 
 
 def current_version() -> int:

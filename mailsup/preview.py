@@ -51,10 +51,65 @@ def draft_sup(settings: Settings, person: Person, client: Client, now: datetime)
                footprint_note=note, previous_plan=previous.plan if previous else None)
 
 
+def _fields(sup: Sup) -> dict:
+    """The SUP's recorded answers, or an example where it has none yet."""
+    return {"plan": sup.plan or "(example) finish the login fix",
+            "scheduling": sup.scheduling or "full day", "blockers": sup.blockers,
+            "planned_tickets": sup.planned_tickets or [], "repo_comments": sup.repo_comments or {}}
+
+
+def _answer(role: str, extra: dict):
+    def render(sup: Sup) -> compose.Rendered:
+        ctx = views.base_context(sup, "automatic answer to your reply") | {"fields": _fields(sup)}
+        return compose.render(role, "Re: " + views.sup_subject(sup), ctx | extra)
+    return render
+
+
+def _escalation(sup: Sup) -> compose.Rendered:
+    ctx = views.base_context(sup, "blocker escalation") | {
+        "developer_name": sup.developer.name, "developer_email": sup.developer.email,
+        "blockers_lines": (sup.blockers or "(example) waiting for staging access").splitlines(),
+        "plan_lines": _fields(sup)["plan"].splitlines()}
+    return compose.render("escalation", f"[{sup.reference}] Blocker: {sup.developer.name}", ctx)
+
+
+def _hr_digest(sup: Sup) -> compose.Rendered:
+    from .jobs.digests import hr_digest_context, pending_reviews
+
+    pending = pending_reviews(sup.client) or [sup]
+    return compose.render("hr_digest", f"{sup.client.name}: SUPs to review",
+                          hr_digest_context(sup.client, pending, set()))
+
+
+def _team_digest(sup: Sup) -> compose.Rendered:
+    from .jobs.digests import team_digest_context
+    from .models import Membership, Org, Team
+
+    team = (Team.select().join(Membership).switch(Team).join(Org)
+            .where((Membership.person == sup.developer) & (Org.client == sup.client)).first())
+    ctx = team_digest_context(team, sup.day)
+    return compose.render("team_digest", f"{team.name} plans for {sup.day:%a %d %b}", ctx)
+
+
+def _command_results(sup: Sup) -> compose.Rendered:
+    ctx = {"client_name": sup.client.name, "changes": [f"{sup.reference}: reviewed"],
+           "errors": [], "unknown": ["(example) make coffee"], "empty": False,
+           "title": "Digest commands", "ref": "", "footer": "automatic answer"}
+    return compose.render("command_results", f"Re: {sup.client.name}: SUPs to review", ctx)
+
+
 RENDERERS = {
     "sup_request": lambda sup: sups.render_request(sup),
     "nag": lambda sup: compose.render("nag", views.sup_subject(sup, "Reminder: "),
                                       views.base_context(sup, "reply to this email to answer")),
+    "receipt": _answer("receipt", {"outcome": "submitted"}),
+    "refusal": _answer("refusal", {"problems": ["(example) the plan is missing"],
+                                   "unread": []}),
+    "help": _answer("help", {}),
+    "escalation": _escalation,
+    "hr_digest": _hr_digest,
+    "team_digest": _team_digest,
+    "command_results": _command_results,
 }
 
 

@@ -37,7 +37,9 @@ def _pr_lines(repo: dict) -> list[str]:
     lines = []
     for verb, key in (("opened", "prs_opened"), ("merged", "prs_merged")):
         for item in repo.get(key, []):
-            summary = item.get("summary") or ""
+            # The collector keeps the PR's commit first lines in "commits" (a string).
+            summary = item.get("summary") or item.get("commits") or ""
+            summary = summary if isinstance(summary, str) else "; ".join(map(str, summary))
             tail = f": {summary}" if summary else ""
             lines.append(f"#{item['number']} {item.get('title', '')} ({verb}){tail}")
     return lines
@@ -100,7 +102,7 @@ def footprint_summary(footprint: dict | None) -> list[str]:
                             ("PRs", ("prs_opened", "prs_merged")), ("commits", ("commits",))):
             count = sum(len(repo.get(k, [])) for k in keys)
             if count:
-                parts.append(f"{count} {label}")
+                parts.append(f"{count} {label if count != 1 else label.rstrip('s')}")
         if parts:
             lines.append(f"{name}: {', '.join(parts)}")
     return lines

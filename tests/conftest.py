@@ -140,13 +140,15 @@ def db_url(request, tmp_path):
     admin.close()
 
 
-def write_config(path: Path, db_url: str, smtp_port: int | None, extra: str = "") -> Path:
+def write_config(path: Path, db_url: str, smtp_port: int | None, extra: str = "",
+                 mailsup_extra: str = "") -> Path:
     smtp_host = "127.0.0.1" if smtp_port else ""
     text = textwrap.dedent(f"""\
         [mailsup]
         database = {db_url}
         secret = test-secret
         reply_address = sup@mailsup.test
+        {mailsup_extra}
 
         [smtp]
         host = {smtp_host}
@@ -162,8 +164,8 @@ def write_config(path: Path, db_url: str, smtp_port: int | None, extra: str = ""
 @pytest.fixture
 def make_settings(tmp_path, db_url):
     """Build settings (and a fresh schema) from extra ini text."""
-    def factory(smtp_port: int | None = None, extra: str = ""):
-        path = write_config(tmp_path / "mailsup.ini", db_url, smtp_port, extra)
+    def factory(smtp_port: int | None = None, extra: str = "", mailsup_extra: str = ""):
+        path = write_config(tmp_path / "mailsup.ini", db_url, smtp_port, extra, mailsup_extra)
         settings = config_mod.load(str(path))
         database.bind(settings.database)
         database.migrate()

@@ -1,0 +1,40 @@
+"""`mailsup demo` runs the whole simulated day on embedded defaults."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def test_demo_shows_the_whole_loop():
+    proc = subprocess.run([sys.executable, "-m", "mailsup.cli", "demo", "--json"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    texts = [f"{e['kind']} {e['text']}" for e in data["events"]]
+
+    def seen(*words):
+        return any(all(w in t for w in words) for t in texts)
+
+    assert seen("mail", "stand-up for Wed")  # SUP requests
+    assert seen("reply", "chandra@example.com")  # replies over SMTP
+    assert seen("mail", "Re: [SUP")  # receipts and refusals
+    assert seen("mail", "dan@example.com", "Blocker")  # escalation
+    assert seen("mail", "Reminder")  # nag
+    assert seen("slack", "still open")  # Slack DM after the nag
+    assert seen("mail", "plans for")  # team digest
+    assert seen("mail", "hana@example.com", "to review")  # HR digest
+    assert seen("reply", "Hana", "reviewed")  # HR command
+    assert seen("github", "opened", "Overdue SUP review")  # overdue ticket
+    assert seen("github", "closed")  # closed on review
+    assert data["totals"]["sups"]["reviewed"] >= 1
+
+
+def test_demo_text_output_prints_the_mails():
+    proc = subprocess.run([sys.executable, "-m", "mailsup.cli", "demo"], capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "## By next business day" in proc.stdout  # the first SUP email, in full
+    assert "mails sent over SMTP" in proc.stdout
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,31 @@
+"""Schema changes are migrations: an old database is upgraded, never recreated."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from mailsup import database
+from mailsup.models import Client, Effect, Person, SchemaVersion, Sup, db
+
+
+def test_fresh_database_is_at_the_latest_version(make_settings):
+    make_settings()
+    assert database.current_version() == len(database.MIGRATIONS)
+
+
+def test_version_one_database_is_upgraded_keeping_data(make_settings):
+    make_settings()
+    person = Person.create(email="a@example.com", name="A")
+    client = Client.create(slug="c", name="C")
+    stamp = datetime(2026, 11, 25, 5, 0)
+    sup = Sup.create(developer=person, client=client, day=date(2026, 11, 25), created_at=stamp,
+                     due_at=stamp, nag_at=stamp, window_start=stamp, plan="keep me")
+    Effect.create(key="nag:1", kind="nag", sup=sup, created_at=stamp)  # a row referencing it
+    # Turn it into what version 1 looked like.
+    db.execute_sql('ALTER TABLE "sup" DROP COLUMN "amendments_reviewed"')
+    SchemaVersion.delete().where(SchemaVersion.version > 1).execute()
+    assert database.current_version() == 1
+    assert database.migrate() == len(database.MIGRATIONS)
+    assert Sup.get_by_id(sup.id).plan == "keep me"
+    assert Sup.get_by_id(sup.id).amendments_reviewed == 0
+    assert database.migrate() == len(database.MIGRATIONS)  # a second run changes nothing
