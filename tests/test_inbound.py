@@ -375,3 +375,23 @@ def test_fuzzed_malformed_messages_never_escape(world, smtp_sink, tmp_path, db_u
     assert "processing" not in statuses and "new" not in statuses
     internal = InboundMessage.select().where(InboundMessage.kind == "error").count()
     assert internal == 0, "an exception reached the pipeline's safety net"
+
+
+@pytest.mark.parametrize("results, applied", [
+    ("mx.mailsup.test; dmarc=pass header.from=example.com", True),
+    ("mx.mailsup.test; dmarc=fail header.from=example.com", False),
+    ("evil.example; dmarc=pass header.from=example.com", False),  # not our MTA's verdict
+    (None, False),
+])
+def test_require_dmarc_trusts_only_our_mta(make_settings, smtp_sink, tmp_path, results,
+                                           applied):
+    settings = make_settings(smtp_sink.port, extra="""
+        [inbound]
+        require_dmarc = yes
+        authserv_id = mx.mailsup.test
+        """)
+    load_directory(tmp_path, TWO_ZONES)
+    tick(settings, at("2026-11-25T05:00"))
+    headers = {"Authentication-Results": results} if results else {}
+    row, _ = receive(settings, make_reply(request_of(smtp_sink), "plan: signed", headers=headers))
+    assert (row.status == "applied") is applied, row.reasons
