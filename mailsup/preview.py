@@ -39,10 +39,11 @@ def draft_sup(settings: Settings, person: Person, client: Client, now: datetime)
     if existing is not None:
         return existing
     schedule = client_schedule(settings, client)
-    due = sups.Due(person, client, day, schedule, Calendar.of(person))
+    due = sups.Due(person, client, day, schedule, Calendar.of(person),
+                   previous=sups.last_submitted(person, client))
     start = sups.window_start(due)
     per_person, note = footprints.gather(settings, client, {person: (start, utcnow_naive(now))})
-    previous = sups.last_submitted(person, client)
+    previous = due.previous
     return Sup(developer=person, client=client, day=day, status="open",
                created_at=utcnow_naive(now), window_start=start,
                due_at=utcnow_naive(local_instant(day, schedule.sup_time, person.timezone)),
@@ -102,7 +103,7 @@ RENDERERS = {
     "sup_request": lambda sup: sups.render_request(sup),
     "nag": lambda sup: compose.render("nag", views.sup_subject(sup, "Reminder: "),
                                       views.base_context(sup, "reply to this email to answer")),
-    "receipt": _answer("receipt", {"outcome": "submitted"}),
+    "receipt": _answer("receipt", {"outcome": "submitted", "escalated": False}),
     "refusal": _answer("refusal", {"problems": ["(example) the plan is missing"],
                                    "unread": []}),
     "help": _answer("help", {}),

@@ -33,6 +33,22 @@ class Due:
     schedule: Schedule
     calendar: Calendar
     skip_reason: str | None = None
+    # The developer's latest submitted SUP for the client, loaded once per tick
+    # for all developers (see ``latest_submitted``), never per SUP.
+    previous: Sup | None = None
+
+
+def latest_submitted(client: Client) -> dict[int, Sup]:
+    """Each developer's latest submitted SUP for ``client``, in one query."""
+    from peewee import fn
+
+    latest = (Sup.select(Sup.developer.alias("dev"), fn.MAX(Sup.submitted_at).alias("at"))
+              .where((Sup.client == client) & Sup.submitted_at.is_null(False))
+              .group_by(Sup.developer))
+    rows = (Sup.select().join(latest, on=((Sup.developer == latest.c.dev)
+                                          & (Sup.submitted_at == latest.c.at)))
+            .where(Sup.client == client))
+    return {row.developer_id: row for row in rows}
 
 
 def last_submitted(developer: Person, client: Client, before: date | None = None) -> Sup | None:
@@ -45,7 +61,7 @@ def last_submitted(developer: Person, client: Client, before: date | None = None
 
 def window_start(due: Due) -> datetime:
     """Previous submission, or one business day back for a first SUP."""
-    previous = last_submitted(due.developer, due.client)
+    previous = due.previous
     if previous is not None:
         return previous.window_end or previous.submitted_at
     back = due.calendar.previous_business_day(due.day)
@@ -54,8 +70,8 @@ def window_start(due: Due) -> datetime:
 
 def carried_unavailable(due: Due) -> str | None:
     """'unavailable' said on the previous business day skips this one."""
-    previous = last_submitted(due.developer, due.client, before=due.day)
-    if previous and previous.scheduling == "unavailable" and \
+    previous = due.previous
+    if previous and previous.day < due.day and previous.scheduling == "unavailable" and \
             due.calendar.next_business_day(previous.day) == due.day:
         return f"unavailable (said in {previous.reference})"
     return None
@@ -74,7 +90,7 @@ def nag_instant(due: Due, now: datetime) -> datetime:
 def create(due: Due, now: datetime, footprint: dict | None, note: str | None) -> Sup | None:
     """Create the SUP row; None if it already exists (a second tick)."""
     tz = due.developer.timezone
-    previous = last_submitted(due.developer, due.client)
+    previous = due.previous
     skip = due.skip_reason or carried_unavailable(due)
     try:
         with db.atomic():

@@ -14,7 +14,7 @@ from .. import sup as sups
 from ..clock import Calendar, aware, local_date, local_instant
 from ..config import Settings
 from ..directory import developers_of
-from ..models import Client, Effect, Sup, db, utcnow_naive
+from ..models import Client, Effect, Leave, Sup, db, utcnow_naive
 from ..outbound import compose, outbox
 from ..sup import Due
 
@@ -25,21 +25,35 @@ def client_schedule(settings: Settings, client: Client):
     return settings.schedule.override(client.schedule or {}, f"client {client.slug} schedule")
 
 
+def leave_of(person_ids: list[int]) -> dict[int, list]:
+    """Everyone's leave in one query: a per-person lookup made no-op ticks O(people)."""
+    spans: dict[int, list] = {}
+    for lv in Leave.select().where(Leave.person.in_(person_ids)):
+        spans.setdefault(lv.person_id, []).append((lv.start, lv.end))
+    return spans
+
+
 def due_for_client(settings: Settings, client: Client, now: datetime) -> list[Due]:
     """Developers whose local sup_time has passed today and who have no SUP yet."""
     schedule = client_schedule(settings, client)
     candidates = []
     for person in developers_of(client):
         day = local_date(now, person.timezone)
-        calendar = Calendar.of(person)
-        if not calendar.is_workday(day):
+        if day.weekday() not in person.workday_numbers:
             continue
         if not (local_instant(day, schedule.sup_time, person.timezone) <= aware(now)
                 < local_instant(day, schedule.create_until, person.timezone)):
             continue
-        candidates.append(Due(person, client, day, schedule, calendar, calendar.absence(day)))
+        candidates.append((person, day))
     if not candidates:
         return []
+    leave = leave_of([p.id for p, _ in candidates])
+    previous = sups.latest_submitted(client)
+    candidates = [
+        Due(p, client, day, schedule, calendar, calendar.absence(day), previous.get(p.id))
+        for p, day in candidates
+        for calendar in [Calendar(p.workday_numbers, p.holiday_country, leave.get(p.id, []))]
+    ]
     days = {c.day for c in candidates}
     existing = {(s.developer_id, s.day) for s in Sup.select(Sup.developer, Sup.day)
                 .where((Sup.client == client) & Sup.day.in_(list(days)))}
