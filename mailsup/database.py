@@ -31,7 +31,11 @@ def make_database(url: str) -> Database:
     """Turn a ``database =`` URL into a peewee database (not yet connected)."""
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):] or ":memory:"
-        return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+        # IMMEDIATE: a transaction takes the write lock when it begins, so two
+        # processes wait on busy_timeout instead of failing "database is locked"
+        # when a deferred read transaction tries to become a writer.
+        return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False,
+                              lock_type="IMMEDIATE")
     parsed = urlparse(url)
     if parsed.scheme in ("postgres", "postgresql"):
         options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}

@@ -84,7 +84,9 @@ class Service:
     def imap_loop(self) -> None:
         from .inbound.imap import ImapDoor
 
-        door = ImapDoor(self.settings, clock=self.clock)
+        # A short IDLE wait lets SIGTERM stop the loop within a second; the
+        # IDLE command itself is still renewed only every idle_renew seconds.
+        door = ImapDoor(self.settings, clock=self.clock, idle_timeout=1.0)
         try:
             door.idle_loop(self.stop, on_stored=lambda *_: self.inbound_ready.set())
         finally:
