@@ -143,5 +143,6 @@ def team_entry(person, sup: Sup | None) -> dict:
     else:
         entry.update(state="submitted", scheduling=sup.scheduling,
                      plan_lines=(sup.plan or "").splitlines(), blockers=sup.blockers,
-                     done=[t for t in _tickets(sup) if t.endswith("(expect done)")])
+                     done=[t.removesuffix(" (expect done)") for t in _tickets(sup)
+                           if t.endswith("(expect done)")])
     return entry

@@ -65,12 +65,14 @@ def _apply(ctx: Ctx, sup: Sup, text: str) -> None:
         ctx.settle("refused", "sup_reply", *parsed.problems)
         return
     outcome = sups.submit(ctx.settings, sup, parsed.as_fields(), ctx.now, ctx.row.id)
+    escalated = bool(parsed.blockers) and bool(
+        sups.escalate(ctx.settings, sup, parsed.blockers, ctx.now, ctx.row.id)
+        or sups.escalation_recipients(sup))
     answers.answer(ctx.settings, ctx.row, kind="receipt", role="receipt", subject=subject,
-                   context=_context(sup, parsed.as_fields()) | {"outcome": outcome},
+                   context=_context(sup, parsed.as_fields()) | {"outcome": outcome,
+                                                                "escalated": escalated},
                    to=ctx.identity.sender, now=ctx.now, sup=sup,
                    reply_to=sups.reply_to(ctx.settings, sup), auto_submitted="auto-generated")
-    if parsed.blockers:
-        sups.escalate(ctx.settings, sup, parsed.blockers, ctx.now, ctx.row.id)
     ctx.settle("applied", "sup_reply", f"{sup.reference} {outcome}")
 
 
