@@ -1,0 +1,170 @@
+"""How long ``tick`` takes when nothing is due, and when it creates every SUP of the day.
+
+Usage: ``python benchmarks/tick_bench.py [--quick]`` prints the JSON of :func:`run`.
+
+The directory is written with bulk inserts (one client, one org, teams of 100
+developers in UTC), not through TOML: loading 10,000 people is not what is
+measured. ``[smtp] host`` is empty and the creating tick runs with
+``send=False``, so the figure is SUP rows + rendering + outbox rows, no SMTP.
+The no-op tick is a full cron tick (every job, and the outbox flush) run again
+at the same instant, once every SUP exists.
+
+This module also holds the workspace helpers (a temporary SQLite database and
+settings) that the outbound and inbound benchmarks share.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from peewee import chunked  # noqa: E402
+
+from mailsup import config as config_mod  # noqa: E402
+from mailsup import database  # noqa: E402
+from mailsup.config import Settings  # noqa: E402
+from mailsup.jobs.tick import tick  # noqa: E402
+from mailsup.models import Client, Membership, Org, Person, Sup, Team, db  # noqa: E402
+from mailsup.outbound import sender  # noqa: E402
+
+# Wednesday 06:30 UTC: every UTC developer's 06:00 SUP is due and none is late.
+NOW = datetime(2026, 11, 25, 6, 30, tzinfo=UTC)
+TEAM_SIZE = 100
+INSERT_CHUNK = 100  # rows per INSERT: well under SQLite's bound-variable limit
+
+
+@dataclass
+class Workspace:
+    """A temporary directory holding the config file, the database and the outbox folder."""
+
+    root: Path
+    settings: Settings
+
+
+def write_ini(path: Path, smtp_port: int | None) -> Path:
+    """The minimal config of tests/conftest.py; an empty host writes .eml files instead."""
+    host = "127.0.0.1" if smtp_port else ""
+    path.write_text(textwrap.dedent(f"""\
+        [mailsup]
+        database = sqlite:///{path.parent / 'mailsup.db'}
+        secret = bench-secret
+        reply_address = sup@mailsup.test
+
+        [smtp]
+        host = {host}
+        port = {smtp_port or 25}
+        security = none
+        from = mailsup <sup@mailsup.test>
+        outbox_dir = outbox
+        """), encoding="utf-8")
+    return path
+
+
+@contextmanager
+def workspace(smtp_port: int | None = None) -> Iterator[Workspace]:
+    """A fresh migrated SQLite database bound to the models; removed afterwards."""
+    root = Path(tempfile.mkdtemp(prefix="mailsup-bench-"))
+    try:
+        settings = config_mod.load(str(write_ini(root / "mailsup.ini", smtp_port)))
+        database.bind(settings.database)
+        database.migrate()
+        yield Workspace(root, settings)
+    finally:
+        if db.obj is not None and not db.obj.is_closed():
+            db.obj.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def developer_email(k: int) -> str:
+    return f"dev{k:05d}@example.com"
+
+
+def populate(developers: int) -> None:
+    """One client whose org has teams of ``TEAM_SIZE``: bulk inserts in one transaction."""
+    with db.atomic():
+        client = Client.create(slug="acme", name="Acme Corp", schedule={})
+        org = Org.create(login="acme", client=client)
+        people = [{"email": developer_email(k), "name": f"Dev {k:05d}", "timezone": "UTC",
+                   "github": f"dev{k:05d}"} for k in range(developers)]
+        for batch in chunked(people, INSERT_CHUNK):
+            Person.insert_many(batch).execute()
+        teams = [{"org": org.id, "slug": f"team{t:03d}", "name": f"Team {t:03d}"}
+                 for t in range((developers + TEAM_SIZE - 1) // TEAM_SIZE)]
+        for batch in chunked(teams, INSERT_CHUNK):
+            Team.insert_many(batch).execute()
+        team_ids = [t.id for t in Team.select(Team.id).order_by(Team.id)]
+        person_ids = [p.id for p in Person.select(Person.id).order_by(Person.id)]
+        members = [{"team": team_ids[i // TEAM_SIZE], "person": pid}
+                   for i, pid in enumerate(person_ids)]
+        for batch in chunked(members, INSERT_CHUNK):
+            Membership.insert_many(batch).execute()
+
+
+def create_all(ws: Workspace, developers: int) -> float:
+    """Seconds for the tick that creates (and queues the mail of) every developer's SUP."""
+    start = time.perf_counter()
+    report = tick(ws.settings, NOW, send=False)
+    elapsed = time.perf_counter() - start
+    if report.errors or report.done.get("create_sups") != developers:
+        raise AssertionError(f"creating tick went wrong: {report.as_dict()}")
+    return elapsed
+
+
+def noop_ms(ws: Workspace, runs: int) -> float:
+    """Median milliseconds of a full tick (flush included) that finds nothing to do."""
+    before = Sup.select().count()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        report = tick(ws.settings, NOW)
+        times.append((time.perf_counter() - start) * 1000)
+        if report.errors or any(report.done.values()) or report.sent:
+            raise AssertionError(f"no-op tick did something: {report.as_dict()}")
+    if Sup.select().count() != before:
+        raise AssertionError("no-op tick created SUPs")
+    return statistics.median(times)
+
+
+def measure_create(developers: int) -> float:
+    with workspace() as ws:
+        populate(developers)
+        return create_all(ws, developers)
+
+
+def run(quick: bool, scale: float = 1.0) -> dict[str, Any]:
+    """``scale`` < 1 shrinks every size (the smoke test); keys and meaning stay the same."""
+    noop_size = max(10, int(1000 * scale))
+    with workspace() as ws:
+        populate(noop_size)
+        first = create_all(ws, noop_size)
+        sender.flush(ws.settings, NOW)  # the queued mails go to the folder, untimed
+        noop = noop_ms(ws, 5 if quick else 15)
+    sizes = {"1000": noop_size, "10000": max(20, int(10_000 * scale))}
+    created: dict[str, float | None] = {"1000": first, "10000": None}
+    if not quick:
+        created["10000"] = measure_create(sizes["10000"])
+    return {
+        "tick_noop_ms": round(noop, 2),
+        "tick_noop_developers": noop_size,
+        "tick_create_s": {k: None if v is None else round(v, 3) for k, v in created.items()},
+        "tick_create_measured": {k: sizes[k] if created[k] is not None else None
+                                 for k in sizes},
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(quick="--quick" in sys.argv[1:]), indent=2))
