@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""Render every HTML mail role from sample data and screenshot it with headless Chromium.
+
+    python3 scripts/screenshots.py                      # all roles into build/screenshots/
+    python3 scripts/screenshots.py --out DIR receipt nag
+    python3 scripts/screenshots.py --html-only          # just the .html files
+
+Contexts are built the way the code that sends each mail builds them
+(``mailsup/views.py``, ``mailsup/jobs/digests.py``, ``mailsup/inbound/*.py``),
+from unsaved model instances: no database, no network. Chromium comes from
+the Debian package ``chromium`` (``apt-get install chromium``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+
+from mailsup import views
+from mailsup.inbound.commands import help_lines
+from mailsup.models import Client, Person, Sup
+from mailsup.outbound import compose
+
+DEFAULT_OUT = Path("build/screenshots")
+WINDOW = "800,1400"
+TALL = {"sup_request": 1900}  # roles longer than WINDOW: screenshot them whole
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+DAY = date(2026, 11, 25)
+
+FOOTPRINT = {
+    "repos": {
+        "acme/api": {
+            "issues_opened": [{"number": 141, "title": "Token refresh fails after 24 h"}],
+            "issues_closed": [{"number": 130, "title": "Login redirect loops on Safari"}],
+            "issues_commented": [{"number": 128, "title": "Rate limits for the export "
+                                  "endpoint <and> the admin API"}],
+            "prs_opened": [{"number": 142, "title": "Refresh tokens before expiry",
+                            "summary": "adds a background refresher and 3 tests"}],
+            "prs_merged": [{"number": 137, "title": "Fix the Safari redirect loop",
+                            "summary": "cookie SameSite=Lax; regression test"}],
+            "commits": [{"sha": "3f9c2a1d0b", "message": "Bump peewee to 4.5\n\nlong body"},
+                        {"sha": "a1b2c3d4e5", "message": "Typo in the README"}],
+        },
+        "acme/web": {
+            "issues_commented": [{"number": 45, "title": "Dark mode for the dashboard"}],
+            "prs_opened": [], "commits": [{"sha": "0badc0ffee", "message": "Tidy CSS"}],
+        },
+        "acme/infra-with-a-rather-long-repository-name": {
+            "commits": [{"sha": "deadbeef00", "message": "Terraform: raise the RDS storage "
+                         "alarm threshold to 85% because the nightly batch hits 80% for an "
+                         "hour every night and pages the on-call engineer for nothing"}],
+        },
+    },
+    "assigned": [
+        {"repo": "acme/api", "number": 141, "title": "Token refresh fails after 24 h"},
+        {"repo": "acme/web", "number": 45, "title": "Dark mode for the dashboard"},
+    ],
+}
+
+FIELDS = {
+    "plan": "Finish the token refresher (api#142) and get it reviewed.\n"
+            "Pair with Bob on the dark-mode spike.",
+    "scheduling": "part day",
+    "planned_tickets": [{"repo": "acme/api", "number": 141, "title": "Token refresh fails "
+                         "after 24 h", "expect_done": True},
+                        {"repo": "acme/web", "number": 45, "title": "Dark mode for the "
+                         "dashboard", "expect_done": False}],
+    "repo_comments": {"acme/api": "the export rate limits need a product decision"},
+    "blockers": "Staging database is read-only since last night's migration.",
+}
+
+
+def _people() -> dict[str, Person]:
+    return {
+        "alice": Person(id=1, email="alice@example.com", name="Alice Smith",
+                        timezone="Europe/Berlin"),
+        "bob": Person(id=2, email="bob@example.com", name="Bob Jones",
+                      timezone="America/New_York"),
+        "chandra": Person(id=3, email="chandra@example.com", name="Chandra Rao",
+                          timezone="Asia/Kolkata"),
+        "erin": Person(id=4, email="erin@example.com", name="Erin O'Neill",
+                       timezone="Europe/Dublin"),
+        "hana": Person(id=5, email="hana@example.com", name="Hana HR",
+                       timezone="Europe/Berlin"),
+    }
+
+
+def _sample() -> tuple[dict[str, Person], Client, dict[str, Sup]]:
+    people = _people()
+    client = Client(id=1, slug="acme", name="Acme Corp", hr=people["hana"])
+    created = datetime(2026, 11, 25, 5, 0)
+
+    def sup(sup_id: int, who: str, status: str, **fields) -> Sup:
+        return Sup(id=sup_id, developer=people[who], client=client, day=DAY, status=status,
+                   created_at=created, **fields)
+
+    sups = {
+        "alice": sup(42, "alice", "submitted", footprint=FOOTPRINT,
+                     previous_plan="Fix the Safari redirect loop (api#130).\n"
+                                   "Review Chandra's export PR.",
+                     footprint_note=None, plan=FIELDS["plan"], scheduling="part day",
+                     planned_tickets=FIELDS["planned_tickets"],
+                     repo_comments=FIELDS["repo_comments"], blockers=FIELDS["blockers"],
+                     hr_notes=[{"text": "asked about the staging outage in the 1:1"}],
+                     flags=[{"reason": "third blocker on staging this week"}]),
+        "bob": sup(43, "bob", "reviewed", plan="Dark-mode spike with Alice.",
+                   scheduling="full day", footprint={"repos": {"acme/web": {
+                       "commits": [{"sha": "1234567", "message": "spike"}]}}},
+                   amendments=[{"fields": {"plan": "Dark-mode spike, then the release notes."}}],
+                   amendments_reviewed=0),
+        "chandra": sup(44, "chandra", "open"),
+        "erin": sup(45, "erin", "skipped", skip_reason="public holiday (IE)"),
+    }
+    return people, client, sups
+
+
+def contexts() -> dict[str, tuple[str, dict]]:
+    """Every role: (subject, context), built as the sending code builds them."""
+    people, client, sups = _sample()
+    alice = sups["alice"]
+    answer = views.base_context(alice, "automatic answer to your reply")
+    re_subject = "Re: " + views.sup_subject(alice)
+    request = views.sup_request_context(alice)
+    request["footprint_note"] = ("acme/legacy could not be read (403: the token has no "
+                                 "access); its activity is missing below")
+    hr_items = [views.hr_entry(sups["alice"], True), views.hr_entry(sups["bob"], False)]
+    team = [views.team_entry(people[k], sups.get(k)) for k in ("alice", "bob", "chandra",
+                                                                 "erin")]
+    team.append(views.team_entry(Person(id=6, email="dan@example.com", name="Dan Delivery",
+                                        timezone="Europe/London"), None))
+    return {
+        "sup_request": (views.sup_subject(alice), request),
+        "nag": (views.sup_subject(alice, "Reminder: "),
+                views.base_context(alice, "reply to this email to answer")),
+        "receipt": (re_subject, answer | {"fields": FIELDS, "outcome": "submitted",
+                                           "escalated": bool(FIELDS.get("blockers"))}),
+        "refusal": (re_subject, answer | {
+            "fields": {"plan": None, "scheduling": "half day-ish", "blockers": None,
+                       "planned_tickets": [], "repo_comments": {}},
+            "problems": ["no plan: write it under “Plan (required)” or as “plan: …”",
+                         "scheduling “half day-ish” is not one of full day, part day, "
+                         "emergency only, unavailable"],
+            "unread": ["done: api#999", "see you tomorrow!"]}),
+        "escalation": (f"[{alice.reference}] Blocker: {alice.developer.name} "
+                       f"({client.name})", views.base_context(alice, "blocker escalation") | {
+                           "developer_name": alice.developer.name,
+                           "developer_email": alice.developer.email,
+                           "blockers_lines": FIELDS["blockers"].splitlines(),
+                           "plan_lines": FIELDS["plan"].splitlines()}),
+        "hr_digest": (f"{client.name}: 2 SUPs to review (Wed 25 Nov)", {
+            "client_name": client.name, "hr_name": views.first_name(client.hr.name),
+            "items": hr_items, "title": f"{client.name} SUPs to review", "ref": "",
+            "footer": "reply with commands, one per line"}),
+        "team_digest": ("Platform (Acme Corp) plans for Wed 25 Nov", {
+            "team_name": "Platform", "client_name": client.name,
+            "day_long": views.day_long(DAY), "entries": team,
+            "missing": [e["name"] for e in team if e["state"] == "open"],
+            "title": "Platform today", "ref": "", "footer": "team digest"}),
+        "command_results": ("Re: Acme Corp: 2 SUPs to review (Wed 25 Nov)", {
+            "client_name": client.name,
+            "changes": ["SUP 42 reviewed", "SUP 43 reviewed",
+                        "SUP 42: note added", "SUP 42 flagged: third staging blocker"],
+            "errors": ["SUP 7 is not a SUP of Acme Corp"],
+            "unknown": ["looks good, thanks!", *help_lines()[:1]],
+            "empty": False, "title": "Digest commands", "ref": "",
+            "footer": "automatic answer to your digest reply"}),
+        "help": (re_subject, views.base_context(alice, "automatic answer")),
+        "reply_to_sup_email": ("Re: [SUP 42] my plan", {
+            "first_name": "Alice", "subject_ref": 42, "title": "Please reply to the SUP email",
+            "ref": "", "footer": "automatic answer"}),
+    }
+
+
+ROLES = tuple(contexts())
+
+
+def find_chromium() -> str | None:
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def write_html(out: Path, roles: list[str]) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    every = contexts()
+    written = []
+    for role in roles:
+        subject, context = every[role]
+        rendered = compose.render(role, subject, context)
+        path = out / f"{role}.html"
+        path.write_text(rendered.html, encoding="utf-8")
+        (out / f"{role}.txt").write_text(f"Subject: {rendered.subject}\n\n{rendered.text}",
+                                         encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def screenshot(chromium: str, html: Path, png: Path, window: str = WINDOW,
+               timeout: float = 60) -> None:
+    with tempfile.TemporaryDirectory(prefix="mailsup-chromium-") as profile:
+        argv = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+                f"--user-data-dir={profile}", f"--screenshot={png}",
+                f"--window-size={window}", html.resolve().as_uri()]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                              env=os.environ | {"HOME": profile})
+    if done.returncode != 0 or not png.exists():
+        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+        raise RuntimeError(f"chromium failed on {html.name} (exit {done.returncode}): {tail}")
+
+
+def main(argv: list[str] | None = None, progress: Callable[[str], None] = print) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("roles", nargs="*", metavar="ROLE",
+                        help=f"roles to render (default: all): {', '.join(ROLES)}")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help=f"output directory (default: {DEFAULT_OUT})")
+    parser.add_argument("--window", default=WINDOW, help="WIDTH,HEIGHT (default: %(default)s)")
+    parser.add_argument("--html-only", action="store_true", help="do not start Chromium")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.roles) - set(ROLES))
+    if unknown:
+        parser.error(f"unknown role(s) {', '.join(unknown)}; choose from {', '.join(ROLES)}")
+    roles = args.roles or list(ROLES)
+    pages = write_html(args.out, roles)
+    if args.html_only:
+        for page in pages:
+            progress(str(page))
+        return 0
+    chromium = find_chromium()
+    if chromium is None:
+        print("screenshots: chromium not found (apt-get install chromium); "
+              "use --html-only for the HTML files alone", file=sys.stderr)
+        return 1
+    for page in pages:
+        png = page.with_suffix(".png")
+        window = args.window
+        if window == WINDOW and page.stem in TALL:
+            window = f"{WINDOW.split(',')[0]},{TALL[page.stem]}"
+        screenshot(chromium, page, png, window)
+        progress(f"{png} ({png.stat().st_size // 1024} KB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
