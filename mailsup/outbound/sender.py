@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -87,15 +88,17 @@ def envelope_sender(settings: Settings, row: OutboundMessage) -> str:
     return reply_address(settings.reply_address, f"bounce-{row.id}")
 
 
-def write_to_folder(folder: Path, rows: list[OutboundMessage]) -> dict[int, Outcome]:
+def write_to_folder(folder: Path, rows: list[OutboundMessage],
+                    record: Recorder) -> dict[int, Outcome]:
     folder.mkdir(parents=True, exist_ok=True)
     outcomes = {}
     for row in rows:
         path = folder / f"{row.id:08d}-{row.kind}.eml"
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(bytes(row.raw))
-        tmp.replace(path)
+        tmp.replace(path)  # atomic: a reader never sees half a message
         outcomes[row.id] = Outcome(True)
+        record(row, outcomes[row.id])
     return outcomes
 
 
@@ -117,32 +120,49 @@ def _classify(exc: Exception) -> Outcome:
     return Outcome(False, error=f"{type(exc).__name__}: {exc}")
 
 
-async def send_over_smtp(settings: Settings, rows: list[OutboundMessage]) -> dict[int, Outcome]:
-    """One connection for the whole batch; a dead relay fails every row softly."""
+Recorder = Callable[[OutboundMessage, Outcome], None]
+
+
+async def send_over_smtp(settings: Settings, rows: list[OutboundMessage],
+                         record: Recorder) -> dict[int, Outcome]:
+    """One connection for the whole batch; a dead relay fails every row softly.
+
+    Each row is recorded the moment the relay answers for it, so a crash in
+    the middle of a batch can re-send at most the one mail in flight, not
+    every mail the relay already accepted.
+    """
     outcomes: dict[int, Outcome] = {}
+
+    def settle(row: OutboundMessage, outcome: Outcome) -> None:
+        outcomes[row.id] = outcome
+        record(row, outcome)
+
     client = _smtp_client(settings.smtp)
     try:
         await client.connect()
     except Exception as exc:  # noqa: BLE001 - any connect failure is temporary
-        return {row.id: Outcome(False, error=f"cannot reach relay: {exc}") for row in rows}
+        for row in rows:
+            settle(row, Outcome(False, error=f"cannot reach relay: {exc}"))
+        return outcomes
     try:
         for row in rows:
             try:
                 await client.sendmail(envelope_sender(settings, row), list(row.recipients),
                                       bytes(row.raw))
-                outcomes[row.id] = Outcome(True)
+                settle(row, Outcome(True))
             except aiosmtplib.SMTPServerDisconnected as exc:
-                outcomes[row.id] = _classify(exc)
+                settle(row, _classify(exc))
                 break
             except Exception as exc:  # noqa: BLE001 - recorded on the row, never raised
-                outcomes[row.id] = _classify(exc)
+                settle(row, _classify(exc))
     finally:
         try:
             await client.quit()
         except Exception:  # noqa: BLE001 - the relay hung up; the outcomes stand
             client.close()
     for row in rows:
-        outcomes.setdefault(row.id, Outcome(False, error="connection lost before sending"))
+        if row.id not in outcomes:
+            settle(row, Outcome(False, error="connection lost before sending"))
     return outcomes
 
 
@@ -178,12 +198,13 @@ def flush(settings: Settings, now: datetime, limit: int | None = None) -> FlushR
         rows = claim(now, BATCH if remaining is None else min(BATCH, remaining))
         if not rows:
             break
+        def record(row: OutboundMessage, outcome: Outcome) -> None:
+            _record(settings, row, outcome, now, report)
+
         if settings.smtp.host:
-            outcomes = asyncio.run(send_over_smtp(settings, rows))
+            outcomes = asyncio.run(send_over_smtp(settings, rows, record))
         else:
-            outcomes = write_to_folder(settings.smtp.outbox_dir, rows)
-        for row in rows:
-            _record(settings, row, outcomes[row.id], now, report)
+            outcomes = write_to_folder(settings.smtp.outbox_dir, rows, record)
         if remaining is not None:
             remaining -= len(rows)
         if any(not o.ok and not o.permanent for o in outcomes.values()):
