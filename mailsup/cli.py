@@ -14,7 +14,7 @@ import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from peewee import OperationalError
+from peewee import DatabaseError, InterfaceError
 
 from . import config as config_mod
 from . import database, directory, report
@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"mailsup: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except OperationalError as exc:
+    except (DatabaseError, InterfaceError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"mailsup: error: database unavailable: {first}; check [mailsup] database",
               file=sys.stderr)

@@ -12,7 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from peewee import DatabaseError, InterfaceError
+
 from ..config import Settings
+from ..models import db
 from ..outbound import sender
 from . import daily, digests, overdue, slack_nudges
 
@@ -62,10 +65,26 @@ def tick(settings: Settings, now: datetime, *, send: bool = True) -> TickReport:
         try:
             report.done[name] = len(job(settings, now) or [])
         except Exception as exc:  # noqa: BLE001 - one broken job must not stop the day
-            log.exception("job %s failed", name)
-            report.errors[name] = f"{type(exc).__name__}: {exc}"
+            _failed(report, name, exc)
     if send:
-        flushed = sender.flush(settings, now)
-        report.sent, report.retrying, report.failed = (
-            len(flushed.sent), len(flushed.retrying), len(flushed.failed))
+        try:
+            flushed = sender.flush(settings, now)
+        except Exception as exc:  # noqa: BLE001 - rows stay pending for the next tick
+            _failed(report, "send", exc)
+        else:
+            report.sent, report.retrying, report.failed = (
+                len(flushed.sent), len(flushed.retrying), len(flushed.failed))
     return report
+
+
+def _failed(report: TickReport, name: str, exc: Exception) -> None:
+    log.exception("job %s failed", name)
+    first = (str(exc).strip().splitlines() or [""])[0]
+    report.errors[name] = f"{type(exc).__name__}: {first}"
+    if isinstance(exc, DatabaseError | InterfaceError):
+        # A dropped connection stays dead in peewee until closed: close it so
+        # the next job reconnects instead of failing the same way.
+        try:
+            db.close()
+        except Exception:  # noqa: BLE001 - it is already gone
+            pass
