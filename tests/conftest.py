@@ -176,5 +176,35 @@ def make_settings(tmp_path, db_url):
 
 
 @pytest.fixture
+def sqlite_settings(tmp_path, smtp_sink):
+    """Settings on SQLite only, for tests where a second database adds nothing."""
+    path = write_config(tmp_path / "mailsup.ini", f"sqlite:///{tmp_path / 'mailsup.db'}",
+                        smtp_sink.port)
+    settings = config_mod.load(str(path))
+    database.bind(settings.database)
+    database.migrate()
+    yield settings
+    db.obj.close()
+
+
+@pytest.fixture
 def settings(make_settings, smtp_sink):
     return make_settings(smtp_sink.port)
+
+
+# Tests that only make sense on one database ask for a fixture that says so;
+# their other parametrisation is deselected rather than shown as a skip, so
+# every skip CI prints is a missing service.
+ONE_DATABASE_FIXTURES = {"postgres_only": "postgres", "sqlite_path": "sqlite"}
+
+
+def pytest_collection_modifyitems(config, items):
+    keep, drop = [], []
+    for item in items:
+        param = getattr(getattr(item, "callspec", None), "params", {}).get("db_url")
+        wanted = {db for name, db in ONE_DATABASE_FIXTURES.items()
+                  if name in getattr(item, "fixturenames", ())}
+        (drop if param and wanted and param not in wanted else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

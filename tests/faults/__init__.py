@@ -1,0 +1,1 @@
+"""Helpers for the fault and multi-worker tests: generated directories, child processes."""
