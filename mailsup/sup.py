@@ -161,6 +161,18 @@ def snapshot(settings: Settings, sup: Sup,
     return sup.footprint, until, sup.footprint_note
 
 
+def _start_after_other_snapshots(sup: Sup) -> datetime:
+    """Two SUPs open at once (one answered late) must not snapshot the same events."""
+    from peewee import fn
+
+    latest = (Sup.select(fn.MAX(Sup.window_end))
+              .where((Sup.developer == sup.developer) & (Sup.client == sup.client)
+                     & (Sup.id != sup.id) & Sup.submitted_at.is_null(False)).scalar())
+    if latest is not None and latest > sup.window_start:
+        return latest
+    return sup.window_start
+
+
 def submit(settings: Settings, sup: Sup, fields: dict, now: datetime, inbound_id: int) -> str:
     """Apply a valid reply: first submission, replacement before review, or amendment."""
     stamp = utcnow_naive(now)
@@ -174,6 +186,7 @@ def submit(settings: Settings, sup: Sup, fields: dict, now: datetime, inbound_id
         setattr(sup, key, fields.get(key) if key not in ("planned_tickets", "repo_comments")
                 else fields.get(key) or ([] if key == "planned_tickets" else {}))
     if outcome == "submitted":
+        sup.window_start = _start_after_other_snapshots(sup)
         footprint, window_end, note = snapshot(settings, sup, stamp)
         sup.footprint, sup.window_end, sup.submitted_at = footprint, window_end, stamp
         if note:

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 # What a reply can be about; routing maps these kinds to handlers.
-KINDS = {"s": "sup", "d": "hr_digest"}
+KINDS = {"s": "sup", "d": "hr_digest", "b": "bounce"}
 _MAC_CHARS = 16  # 80 bits
 _TOKEN_RE = re.compile(rf"^([a-z])(\d{{1,12}})-([a-z2-7]{{{_MAC_CHARS}}})$")
 

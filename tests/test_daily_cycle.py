@@ -120,7 +120,8 @@ def test_mail_headers_and_alternatives(world, smtp_sink):
     assert mail.message.get_content_type() == "multipart/alternative"
     assert "## By next business day" in mail.text and "Plan (required)" in mail.text
     assert "<h2" in mail.html
-    assert mail.mail_from.startswith("sup+bounce-")
+    bounce_token = tokens.token_from_address(world.reply_address, mail.mail_from)
+    assert tokens.verify(world.secret, bounce_token) == tokens.Token("b", OutboundMessage.get().id)
     reply_to = mail.message["Reply-To"].addresses[0].addr_spec
     token = tokens.token_from_address(world.reply_address, reply_to)
     assert tokens.verify(world.secret, token) == tokens.Token("s", sup.id)

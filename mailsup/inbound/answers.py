@@ -19,7 +19,8 @@ log = logging.getLogger("mailsup.inbound")
 BUDGET_PER_INTERVAL = 5
 
 
-def within_budget(settings: Settings, address: str, now: datetime) -> bool:
+def within_budget(settings: Settings, address: str, now: datetime,
+                  budget: int = BUDGET_PER_INTERVAL) -> bool:
     """Take one unit of the address's answer budget; False when it is spent."""
     stamp = utcnow_naive(now)
     interval = timedelta(minutes=settings.inbound.auto_reply_interval_minutes)
@@ -27,7 +28,7 @@ def within_budget(settings: Settings, address: str, now: datetime) -> bool:
                                                 defaults={"last_sent_at": stamp, "count": 0})
     if not created and stamp - entry.last_sent_at >= interval:
         entry.last_sent_at, entry.count = stamp, 0
-    if entry.count >= BUDGET_PER_INTERVAL:
+    if entry.count >= budget:
         return False
     entry.count += 1
     entry.save()
@@ -36,17 +37,25 @@ def within_budget(settings: Settings, address: str, now: datetime) -> bool:
 
 def answer(settings: Settings, row: InboundMessage, *, kind: str, role: str, subject: str,
            context: dict, to: str, now: datetime, sup: Sup | None = None,
-           reply_to: str | None = None, auto_submitted: str = "auto-replied"
-           ) -> OutboundMessage | None:
+           reply_to: str | None = None, auto_submitted: str = "auto-replied",
+           unauthenticated: bool = False) -> OutboundMessage | None:
     key = f"{kind}:{row.id}"
     existing = OutboundMessage.get_or_none(OutboundMessage.key == key)
     if existing is not None:
         return existing
-    if not within_budget(settings, to, now):
+    # Mail without a valid reference can claim any From: it gets its own, tiny
+    # budget, so spoofed mail never uses up the answers a real reply deserves.
+    budget_key, budget = (f"unreferenced:{to}", 1) if unauthenticated else (to,
+                                                                         BUDGET_PER_INTERVAL)
+    if not within_budget(settings, budget_key, now, budget):
         log.warning("not answering %s (%s): answer budget spent", to, kind)
         return None
     rendered = compose.render(role, subject, context)
-    references = [row.message_id] if row.message_id else None
+    # The thread: our original mail, then the reply this answers.
+    original = OutboundMessage.get_or_none(OutboundMessage.key == f"sup_request:{sup.id}") \
+        if sup is not None else None
+    references = [m for m in (original.message_id if original else None, row.message_id)
+                  if m] or None
     return outbox.enqueue(settings, key=key, kind=kind, to=[to], rendered=rendered, now=now,
                           sup=sup, reply_to=reply_to, in_reply_to=row.message_id,
                           references=references, auto_submitted=auto_submitted)

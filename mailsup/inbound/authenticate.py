@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import getaddresses, parseaddr
+from email.utils import getaddresses
 
 from .. import tokens
 from ..config import Settings
@@ -36,7 +36,7 @@ class Identity:
     person: Person | None
     reference: Reference | None
     subject_ref: int | None = None
-    problem: str | None = None
+    bad_token: bool = False  # a sup+... address whose signature did not verify
 
 
 def recipient_addresses(msg: EmailMessage, envelope_to: str | None) -> list[str]:
@@ -52,8 +52,6 @@ def token_reference(settings: Settings, addresses: list[str]) -> Reference | Non
         raw = tokens.token_from_address(settings.reply_address, address)
         if raw is None:
             continue
-        if raw.startswith("bounce-") and raw[7:].isdigit():
-            return Reference("bounce", int(raw[7:]), "token")
         token = tokens.verify(settings.secret, raw)
         if token is not None:
             return Reference(tokens.KINDS[token.kind], token.ident, "token")
@@ -75,13 +73,33 @@ def thread_reference(msg: EmailMessage) -> Reference | None:
     return None
 
 
+def from_address(msg: EmailMessage) -> str:
+    """The one From address, or "" when the header is ambiguous.
+
+    ``alice@example.com <bob@evil.example>`` parses with defects to Alice's
+    address while the receiving MTA judged DMARC on evil.example: anything
+    but exactly one clean address is treated as no sender at all.
+    """
+    try:
+        header = msg["From"]
+        addresses = header.addresses if header is not None else ()
+        defects = header.defects if header is not None else ()
+    except Exception:  # noqa: BLE001 - an unparsable From is no sender
+        return ""
+    if len(addresses) != 1 or defects:
+        return ""
+    return (addresses[0].addr_spec or "").strip().lower()
+
+
 def identify(settings: Settings, msg: EmailMessage, envelope_to: str | None) -> Identity:
-    sender = parseaddr(str(msg.get("From", "")))[1].strip().lower()
+    sender = from_address(msg)
     person = person_by_address(sender) if sender else None
-    reference = token_reference(settings, recipient_addresses(msg, envelope_to)) \
-        or thread_reference(msg)
+    addresses = recipient_addresses(msg, envelope_to)
+    reference = token_reference(settings, addresses) or thread_reference(msg)
     match = _SUBJECT_REF.search(str(msg.get("Subject", "")))
-    return Identity(sender, person, reference, int(match.group(1)) if match else None)
+    bad = reference is None and any(
+        tokens.token_from_address(settings.reply_address, a) for a in addresses)
+    return Identity(sender, person, reference, int(match.group(1)) if match else None, bad)
 
 
 def may_act_for_sup(identity: Identity, sup: Sup) -> bool:

@@ -133,7 +133,9 @@ def _flowed_line(depth: int, content: str) -> str:
 
 
 def _normalise(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+    # NUL: PostgreSQL text cannot hold it, and no person typed it.
+    return (text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+            .replace("\x00", ""))
 
 
 def _safe(call, default):

@@ -72,8 +72,10 @@ def classify(msg: EmailMessage, envelope_from: str | None) -> Verdict:
     null_sender = envelope_from is not None and envelope_from.strip() in ("", "<>")
     is_report = msg.get_content_type() == "multipart/report"
     if is_report or null_sender or _ROBOT_FROM.match(sender):
+        # RFC 3834 auto-responders also send with a null sender: only a delivery
+        # report, or a mail from the mail system itself, is a bounce.
         dsn = _dsn_fields(msg) if is_report else None
-        if dsn is not None or null_sender or sender.lower().startswith("mailer-daemon"):
+        if dsn is not None or sender.lower().startswith(("mailer-daemon", "postmaster")):
             return Verdict("bounce", f"delivery report {dsn.status if dsn else ''}".strip(), dsn)
     subject = str(msg.get("Subject", ""))
     auto = str(msg.get("Auto-Submitted", "")).strip().lower()

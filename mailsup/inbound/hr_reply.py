@@ -9,18 +9,30 @@ from ..models import Client, Effect
 from . import answers, body, trim
 from .authenticate import may_act_as_hr
 from .commands import CommandContext, run
+from .reply_fields import is_pleasantry
 
 if TYPE_CHECKING:
     from .pipeline import Ctx
 
 
 def command_lines(text: str) -> list[str]:
-    """Only what HR typed above the quoted digest; signatures are not commands."""
+    """Only what HR typed above the quoted digest; a sign-off ends the commands."""
     top = trim.strip_signature(trim.trim(text, keep_interleaved=False))
-    return [line.strip() for line in top.splitlines() if line.strip()]
+    lines = []
+    for line in (raw.strip() for raw in top.splitlines()):
+        if is_pleasantry(line):
+            if lines:
+                break  # "Thanks,\nHana" after the commands is a signature
+            continue  # "Hi," before them is a greeting
+        if line:
+            lines.append(line)
+    return lines
 
 
 def handle(ctx: Ctx) -> None:
+    if ctx.verdict and ctx.verdict.kind != "person":
+        ctx.settle("ignored", ctx.verdict.kind, ctx.verdict.reason)  # never answer robots
+        return
     digest = Effect.get_or_none((Effect.id == ctx.identity.reference.ident)
                                 & (Effect.kind == "hr_digest"))
     if digest is None:

@@ -103,9 +103,12 @@ def record_bounce(ctx: Ctx) -> None:
     if target is None and bounce and bounce.original_message_id:
         target = OutboundMessage.get_or_none(
             OutboundMessage.message_id == bounce.original_message_id)
-    if target is not None and (bounce is None or bounce.permanent):
+    # Only a permanent DSN about a mail that was really sent changes anything:
+    # a pending row must never be suppressed by something claiming to be a bounce.
+    if target is not None and bounce is not None and bounce.permanent \
+            and target.status == "sent":
         target.status = "bounced"
-        target.last_error = f"bounced: {bounce.status if bounce else 'delivery failure'}"
+        target.last_error = f"bounced: {bounce.status}"
         target.save()
     what = f"outbound {target.id} ({target.kind})" if target else "no known outbound message"
     ctx.settle("ignored", "bounce", f"{ctx.verdict.reason}; {what}")

@@ -20,7 +20,10 @@ def unreferenced(ctx: Ctx) -> None:
     if ctx.verdict and ctx.verdict.kind != "person":
         ctx.settle("ignored", ctx.verdict.kind, ctx.verdict.reason)
         return
-    if identity.subject_ref is not None:
+    if identity.bad_token:
+        reason = ("the reply-address token has an invalid signature (tampered, or the "
+                  "secret was changed since the mail was sent)")
+    elif identity.subject_ref is not None:
         reason = (f"only the guessable [SUP {identity.subject_ref}] in the subject; "
                   "a reply must come to the SUP email's reply address")
     else:
@@ -31,11 +34,25 @@ def unreferenced(ctx: Ctx) -> None:
         context={"first_name": identity.person.name.split(" ")[0],
                  "subject_ref": identity.subject_ref, "title": "Please reply to the SUP email",
                  "ref": "", "footer": "automatic answer"},
-        to=identity.sender, now=ctx.now)
+        to=identity.sender, now=ctx.now, unauthenticated=True)
     ctx.settle("refused", "unreferenced", reason)
 
 
 def bounce_address(ctx: Ctx) -> None:
+    """Mail to a signed bounce address that is no DSN: usually an auto-responder
+    answering the Return-Path (RFC 3834), which still tells us the developer is away."""
+    from ..models import OutboundMessage
+
+    sent = OutboundMessage.get_or_none(OutboundMessage.id == ctx.identity.reference.ident)
+    if ctx.verdict and ctx.verdict.kind == "out_of_office" and sent is not None and sent.sup_id:
+        sup = sent.sup
+        if ctx.identity.person is not None and ctx.identity.person.id == sup.developer_id:
+            sup.away = True
+            sup.save()
+            ctx.sup_id = sup.id
+            ctx.settle("ignored", "out_of_office",
+                       f"{ctx.verdict.reason}; {sup.reference} marked away (no nag)")
+            return
     ctx.settle("ignored", "bounce", "mail to a bounce address that is not a delivery report")
 
 

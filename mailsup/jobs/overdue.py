@@ -84,10 +84,10 @@ def close_reviewed_issues(settings: Settings, gh, now: datetime) -> list[Sup]:
         sup = effect.sup
         if not data.get("number") or data.get("closed") or sup.status != "reviewed":
             continue
-        who = sup.reviewed_by.email if sup.reviewed_by_id else "HR"
         try:
+            # Who reviewed is HR-only; the HR repo may be readable by developers.
             close_issue(gh, data["repo"], data["number"],
-                        f"{sup.reference} was reviewed by {who}; closing.")
+                        f"{sup.reference} has been reviewed; closing.")
         except Exception as exc:  # noqa: BLE001 - retried next tick
             log.warning("overdue issue %s#%s not closed: %s", data["repo"], data["number"], exc)
             continue

@@ -15,10 +15,13 @@ from peewee import IntegrityError
 from .. import slack
 from ..config import Settings
 from ..models import Client, Effect, Sup, db, utcnow_naive
+from .daily import end_of_local_day
 
 log = logging.getLogger("mailsup.slack")
 
-_channels: dict[str, str] = {}
+# DM channel ids per workspace (base URL + token), so a changed token or a
+# second Slack never gets another workspace's channel ids.
+_channels: dict[tuple[str, str], dict[str, str]] = {}
 
 
 def _claim(key: str, kind: str, now: datetime, sup: Sup | None = None) -> Effect | None:
@@ -30,8 +33,9 @@ def _claim(key: str, kind: str, now: datetime, sup: Sup | None = None) -> Effect
 
 
 def _dm(client, effect: Effect, user: str, text: str, now: datetime) -> bool:
+    cache = _channels.setdefault((client.base_url, client.token or ""), {})
     try:
-        ts = slack.send_dm(client, user, text, _channels)
+        ts = slack.send_dm(client, user, text, cache)
     except slack.SlackError as exc:
         log.warning("Slack %s failed, retrying next tick: %s", effect.key, exc.reason)
         effect.delete_instance()
@@ -49,8 +53,8 @@ def nag_open_sups(settings: Settings, client, now: datetime) -> list[Sup]:
     done = []
     for sup in (Sup.select().where((Sup.status == "open") & (Sup.away == False)  # noqa: E712
                                    & Sup.id.in_(nagged_by_mail) & ~Sup.id.in_(dmed))):
-        if not sup.developer.slack:
-            continue
+        if not sup.developer.slack or utcnow_naive(now) >= end_of_local_day(sup):
+            continue  # no Slack id, or a SUP of an earlier day: a DM would only confuse
         effect = _claim(f"slack_nag:{sup.id}", "slack_nag", now, sup)
         text = (f"Your SUP for {sup.client.name} ({sup.day:%a %d %b}, {sup.reference}) is "
                 "still open: please reply to the SUP email with your plan.")

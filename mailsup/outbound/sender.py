@@ -21,7 +21,7 @@ import aiosmtplib
 from ..config import Settings, Smtp
 from ..database import is_sqlite
 from ..models import OutboundMessage, db, utcnow_naive
-from ..tokens import reply_address
+from ..tokens import reply_address, sign
 
 log = logging.getLogger("mailsup.smtp")
 
@@ -85,7 +85,8 @@ def _mark_sending(ids: list[int], lease: datetime) -> None:
 
 def envelope_sender(settings: Settings, row: OutboundMessage) -> str:
     # Per-message envelope sender: a bounce names the exact mail that failed.
-    return reply_address(settings.reply_address, f"bounce-{row.id}")
+    # Signed, so nobody can claim that our mail bounced without having it.
+    return reply_address(settings.reply_address, sign(settings.secret, "b", row.id))
 
 
 def write_to_folder(folder: Path, rows: list[OutboundMessage],

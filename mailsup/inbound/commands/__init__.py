@@ -15,7 +15,7 @@ from typing import Protocol
 from ...config import Settings
 from ...models import Client, Person, Sup
 
-_SUP_ID = re.compile(r"^(?:sup\s*)?#?(\d+)$", re.IGNORECASE)
+_SUP_ID = re.compile(r"^(?:sup\s*)?#?(\d{1,12})$", re.IGNORECASE)
 
 
 @dataclass
