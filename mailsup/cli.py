@@ -65,6 +65,7 @@ def cmd_init(args) -> int:
         sample = (Path(__file__).parent / "mailsup.ini").read_text(encoding="utf-8")
         sample = sample.replace("secret = change-me", f"secret = {secrets.token_urlsafe(32)}", 1)
         path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)  # it holds the secret: not world-readable
         path.write_text(sample, encoding="utf-8")
         print(f"wrote {path} (edit reply_address, [smtp] and [github] before going live)")
     settings = open_settings(args, need_schema=False)
@@ -124,14 +125,33 @@ def cmd_tick(args) -> int:
 
 def cmd_sup_list(args) -> int:
     open_settings(args)
-    rows = report.select_sups(args.client, args.developer, args.status,
-                              parse_day(args.since, "--since"), parse_day(args.until, "--until"))
+    developer = resolve_developer(args.developer)
+    if args.client:
+        from .models import Client
+
+        if Client.get_or_none(Client.slug == args.client) is None:
+            raise UserError(f"unknown client {args.client!r}; see `mailsup directory show`")
+    rows = list(report.select_sups(args.client, developer, args.status,
+                                   parse_day(args.since, "--since"),
+                                   parse_day(args.until, "--until")))
+    if not rows and not args.json:
+        print("no SUPs match", file=sys.stderr)
     if args.json:
         print_json([report.sup_as_dict(s, footprint=False) for s in rows])
     else:
         for sup in rows:
             print(report.sup_line(sup))
     return 0
+
+
+def resolve_developer(address: str | None) -> str | None:
+    """A developer's primary email from any of their addresses."""
+    if not address:
+        return None
+    person = directory.person_by_address(address)
+    if person is None:
+        raise UserError(f"unknown developer {address!r}; see `mailsup directory show`")
+    return person.email
 
 
 def cmd_sup_show(args) -> int:
@@ -174,6 +194,7 @@ def cmd_run(args) -> int:
                   f"sent={result['sent']} retrying={result['retrying']} failed={result['failed']}")
         return EXIT_ERROR if result["errors"] else 0
     service = Service(settings, smtp=not args.no_smtp, imap=not args.no_imap)
+    service.check_listen()
     doors = [d for d, on in (("smtp " + settings.inbound.listen, service.use_smtp),
                              ("imap " + settings.imap.host, service.use_imap)) if on]
     print(f"mailsup running ({', '.join(doors) or 'no inbound door'}); SIGTERM or Ctrl-C stops",

@@ -16,20 +16,32 @@ def cmd_deliver(args) -> int:
 
     try:
         settings = open_settings(args)
-        code, results = deliver(settings, args.files, parse_now(args.now),
-                                envelope_from=args.sender,
+        now = parse_now(args.now)
+        code, results = deliver(settings, args.files, now, envelope_from=args.sender,
                                 envelope_to=[args.recipient] if args.recipient else None)
     except (OperationalError, InterfaceError) as exc:
         # The MTA keeps the message and tries again: nothing is lost.
         print(f"mailsup: error: cannot store the message now ({exc}); try again later",
               file=sys.stderr)
         return EX_TEMPFAIL
+    _send_answers(settings, now)
     if args.json:
         print_json([r.__dict__ for r in results])
     else:
         for result in results:
             print(result.line())
     return code
+
+
+def _send_answers(settings, now) -> None:
+    """Receipts go out now rather than at the next tick; a relay problem waits for it."""
+    from .outbound import sender
+
+    try:
+        sender.flush(settings, now)
+    except Exception as exc:  # noqa: BLE001 - the mail is stored and queued already
+        print(f"mailsup: warning: answers stay queued for the next tick: {exc}",
+              file=sys.stderr)
 
 
 def _row(args):

@@ -196,6 +196,11 @@ def read_values(path: Path) -> dict[str, dict[str, str]]:
             parser.read_file(handle)
     except FileNotFoundError:
         raise ConfigError(f"no config file at {path}; run `mailsup init` to create one") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path} is a directory; give the mailsup.ini file inside it") \
+            from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     except (configparser.Error, UnicodeDecodeError) as exc:
         first = str(exc).strip().splitlines()[0]
         raise ConfigError(f"{path}: cannot parse: {first}") from None
@@ -231,6 +236,16 @@ def _database_url(base: Path, url: str) -> str:
     return url
 
 
+PLACEHOLDER_SECRETS = {"change-me", "changeme", "secret", "password"}
+
+
+def _check_secret(secret: str, path: Path) -> None:
+    """Reply tokens are only as unguessable as this key."""
+    if secret.lower() in PLACEHOLDER_SECRETS or len(secret) < 8:
+        raise ConfigError(f"{path}: [mailsup] secret is a placeholder or shorter than 8 "
+                          "characters; set a long random one (or MAILSUP_SECRET)")
+
+
 def _security(value: str, where: str) -> str:
     mode = value.strip().lower()
     if mode not in SECURITY_MODES:
@@ -250,6 +265,11 @@ def from_values(values: dict[str, dict[str, str]], path: Path) -> Settings:
         hr_digest_time=parse_time(sch["hr_digest_time"], "[schedule] hr_digest_time"),
         review_sla_days=_parse_int(sch["review_sla_days"], "[schedule] review_sla_days"),
     )
+    _check_secret(m["secret"].strip(), path)
+    if _parse_bool(inb["require_dmarc"], "[inbound] require_dmarc") and \
+            not inb["authserv_id"].strip():
+        raise ConfigError(f"{path}: [inbound] require_dmarc needs authserv_id (your MTA's "
+                          "name in Authentication-Results); any sender can forge the header")
     return Settings(
         path=path,
         database=_database_url(path, m["database"].strip()),

@@ -38,6 +38,11 @@ def make_database(url: str) -> Database:
                               lock_type="IMMEDIATE")
     parsed = urlparse(url)
     if parsed.scheme in ("postgres", "postgresql"):
+        try:
+            import psycopg2  # noqa: F401 - only to give a clear message when missing
+        except ImportError:
+            raise ConfigError("[mailsup] database is PostgreSQL but psycopg2 is not installed; "
+                              "pip install 'mailsup[postgres]'") from None
         options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
         return PostgresqlDatabase(
             unquote(parsed.path.lstrip("/")) or "postgres",

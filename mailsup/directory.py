@@ -7,6 +7,7 @@ file twice changes nothing; loading an edited file updates what it names.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -45,8 +46,12 @@ class LoadReport:
         return f"directory loaded: {len(self.created)} created, {len(self.updated)} updated"
 
 
+_EMAIL = re.compile(r"^[^@\s,;<>\"()\[\]\\]+@[^@\s,;<>\"()\[\]\\]+$")
+
+
 def _email(value: object, where: str) -> str:
-    if not isinstance(value, str) or "@" not in value or " " in value.strip():
+    # Strict: the address goes into To: headers and is how replies are trusted.
+    if not isinstance(value, str) or not _EMAIL.match(value.strip()):
         raise DirectoryError(f"{where}: {value!r} is not an email address")
     return value.strip().lower()
 
@@ -70,9 +75,43 @@ def read_file(path: Path) -> dict:
         raise DirectoryError(f"{path}: malformed TOML: {exc}") from None
 
 
+KEYS = {
+    "people": {"email", "name", "aliases", "github", "slack", "timezone", "workdays",
+               "holiday_country", "leave"},
+    "clients": {"slug", "name", "orgs", "hr", "hr_repo", "delivery_managers", "schedule"},
+    "teams": {"org", "slug", "name", "members", "delivery_manager"},
+    "repos": {"org", "name"},
+}
+
+
+def _check_keys(data: dict) -> None:
+    """A typo ("timzone", [[person]]) must fail loudly, not load as a default."""
+    for table, value in data.items():
+        if table not in KEYS:
+            raise DirectoryError(f"unknown table [[{table}]]{_did_you_mean(table, KEYS)}; "
+                                 f"use {', '.join(f'[[{k}]]' for k in KEYS)}")
+        if not isinstance(value, list):
+            raise DirectoryError(f"[{table}] must be an array of tables: write [[{table}]]")
+        for i, entry in enumerate(value):
+            for key in entry:
+                if key not in KEYS[table]:
+                    raise DirectoryError(f"{table}[{i}]: unknown key {key!r}"
+                                         f"{_did_you_mean(key, KEYS[table])}")
+
+
+def _did_you_mean(word: str, choices) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
 def _validate_person(entry: dict, where: str) -> dict:
     email = _email(entry.get("email"), f"{where}.email")
-    tz = entry.get("timezone", "UTC")
+    if "timezone" not in entry:
+        raise DirectoryError(f"{where} ({email}): timezone is required, e.g. "
+                             'timezone = "Europe/Berlin"')
+    tz = entry["timezone"]
     try:
         zone(str(tz))
     except UnknownTimeZone as exc:
@@ -108,9 +147,28 @@ def _validate_person(entry: dict, where: str) -> dict:
     }
 
 
+def _check_unique_addresses(people: list[dict]) -> None:
+    """Each address names one person: replies are authenticated by it."""
+    owner: dict[str, str] = {}
+    for p in people:
+        for address in [p["email"], *p["aliases"]]:
+            if address in owner and owner[address] != p["email"] or \
+                    address == p["email"] and address in owner:
+                raise DirectoryError(f"{address} appears twice in [[people]] "
+                                     f"({owner[address]} and {p['email']}); "
+                                     "each address may belong to one person once")
+            owner[address] = p["email"]
+    for alias in Alias.select(Alias, Person).join(Person):
+        holder = owner.get(alias.email)
+        if holder and holder != alias.person.email:
+            raise DirectoryError(f"{alias.email} is already an alias of {alias.person.email}")
+
+
 def validate(data: dict, known_people: set[str], base_schedule: Schedule | None = None) -> dict:
     """Check the whole file; returns normalised data or raises DirectoryError."""
+    _check_keys(data)
     people = [_validate_person(p, f"people[{i}]") for i, p in enumerate(data.get("people", []))]
+    _check_unique_addresses(people)
     emails = {p["email"] for p in people} | known_people
 
     def person_ref(value: object, where: str) -> str:
@@ -174,6 +232,7 @@ def _upsert(model, report: LoadReport, label: str, keys: dict, values: dict):
     if row is None:
         row = model.create(**keys, **values)
         report.created.append(label)
+        row.just_created = True  # its sets (aliases, members…) are part of "created"
         return row
     changed = {k: v for k, v in values.items() if _value(getattr(row, k)) != _value(v)}
     if changed:
@@ -188,12 +247,17 @@ def _value(obj):
 
 
 def _sync_set(current: set, wanted: set, add, remove) -> bool:
-    """Make the stored set equal the file's; True if an existing set changed."""
+    """Make the stored set equal the file's; True if anything changed."""
     for item in wanted - current:
         add(item)
     for item in current - wanted:
         remove(item)
-    return bool(current) and current != wanted or bool(current - wanted)
+    return current != wanted
+
+
+def _changed(report: LoadReport, row, label: str) -> None:
+    if not getattr(row, "just_created", False):
+        report.updated.append(label)
 
 
 def _apply_person(p: dict, report: LoadReport) -> None:
@@ -204,13 +268,13 @@ def _apply_person(p: dict, report: LoadReport) -> None:
     if _sync_set(aliases, set(p["aliases"]),
                  lambda e: Alias.create(person=person, email=e),
                  lambda e: Alias.delete().where(Alias.email == e).execute()):
-        report.updated.append(f"aliases of {p['email']}")
+        _changed(report, person, f"aliases of {p['email']}")
     leave = {(lv.start, lv.end) for lv in person.leaves}
     if _sync_set(leave, set(p["leave"]),
                  lambda s: Leave.create(person=person, start=s[0], end=s[1]),
                  lambda s: Leave.delete().where((Leave.person == person) & (Leave.start == s[0])
                                                 & (Leave.end == s[1])).execute()):
-        report.updated.append(f"leave of {p['email']}")
+        _changed(report, person, f"leave of {p['email']}")
 
 
 def _apply_client(c: dict, people: dict, report: LoadReport) -> None:
@@ -226,7 +290,7 @@ def _apply_client(c: dict, people: dict, report: LoadReport) -> None:
                  lambda e: DeliveryManager.delete().where(
                      (DeliveryManager.client == client)
                      & (DeliveryManager.person == people[e])).execute()):
-        report.updated.append(f"delivery managers of {c['slug']}")
+        _changed(report, client, f"delivery managers of {c['slug']}")
 
 
 def _apply_team(t: dict, people: dict, report: LoadReport) -> None:
@@ -238,7 +302,7 @@ def _apply_team(t: dict, people: dict, report: LoadReport) -> None:
                  lambda e: Membership.create(team=team, person=people[e]),
                  lambda e: Membership.delete().where(
                      (Membership.team == team) & (Membership.person == people[e])).execute()):
-        report.updated.append(f"members of {t['org']}/{t['slug']}")
+        _changed(report, team, f"members of {t['org']}/{t['slug']}")
 
 
 def apply(data: dict) -> LoadReport:

@@ -105,7 +105,7 @@ RENDERERS = {
                                       views.base_context(sup, "reply to this email to answer")),
     "receipt": _answer("receipt", {"outcome": "submitted", "escalated": False}),
     "refusal": _answer("refusal", {"problems": ["(example) the plan is missing"],
-                                   "unread": []}),
+                                   "unread": [], "status": "open", "kept_plan": None}),
     "help": _answer("help", {}),
     "escalation": _escalation,
     "hr_digest": _hr_digest,

@@ -100,6 +100,24 @@ class Service:
         thread.start()
         self.threads.append(thread)
 
+    def check_listen(self) -> None:
+        """Fail with one line before printing "running" if the port is taken."""
+        if not self.use_smtp:
+            return
+        import socket
+
+        from .errors import UserError
+        from .inbound.smtpd import parse_listen
+
+        host, port = parse_listen(self.settings.inbound.listen)
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                raise UserError(f"[inbound] listen {host}:{port}: {exc.strerror}; choose "
+                                "another address or start with --no-smtp") from None
+
     def start(self) -> None:
         if self.use_smtp:
             from .inbound.smtpd import make_controller

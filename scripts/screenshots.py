@@ -148,7 +148,8 @@ def contexts() -> dict[str, tuple[str, dict]]:
             "problems": ["no plan: write it under “Plan (required)” or as “plan: …”",
                          "scheduling “half day-ish” is not one of full day, part day, "
                          "emergency only, unavailable"],
-            "unread": ["done: api#999", "see you tomorrow!"]}),
+            "unread": ["done: api#999", "see you tomorrow!"], "status": "open",
+            "kept_plan": None}),
         "escalation": (f"[{alice.reference}] Blocker: {alice.developer.name} "
                        f"({client.name})", views.base_context(alice, "blocker escalation") | {
                            "developer_name": alice.developer.name,

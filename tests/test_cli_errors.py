@@ -104,7 +104,8 @@ def test_bad_arguments(initialised, args, needle):
 
 
 def test_bad_schedule_value(tmp_path):
-    (tmp_path / "mailsup.ini").write_text("[mailsup]\ndatabase = sqlite:///x.db\nsecret = s\n"
+    (tmp_path / "mailsup.ini").write_text("[mailsup]\ndatabase = sqlite:///x.db\n"
+                                          "secret = long-enough-secret\n"
                                           "reply_address = sup@example.com\n"
                                           "[schedule]\nnag_time = 9.30\n")
     code, _, err = run("init", cwd=tmp_path)
@@ -138,3 +139,51 @@ def test_sample_config_has_every_key():
             assert parser.has_option(section, key), f"[{section}] {key} missing from sample"
             if key not in ("secret",):
                 assert parser.get(section, key) == default, (section, key)
+
+
+@pytest.mark.parametrize("secret", ["change-me", "short"])
+def test_placeholder_secret_is_refused(tmp_path, secret):
+    (tmp_path / "mailsup.ini").write_text(f"[mailsup]\ndatabase = sqlite:///x.db\n"
+                                          f"secret = {secret}\nreply_address = sup@example.com\n")
+    code, _, err = run("init", cwd=tmp_path)
+    assert_one_line_error(code, err, "secret")
+
+
+def test_config_path_is_a_directory(tmp_path):
+    code, _, err = run("--config", str(tmp_path), "sup", "list", cwd=tmp_path)
+    assert_one_line_error(code, err, "is a directory")
+
+
+def test_init_writes_a_private_config(tmp_path):
+    code, _, err = run("init", cwd=tmp_path)
+    assert code == 0, err
+    assert (tmp_path / "mailsup.ini").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize("bad, needle", [
+    (TWO_ZONES.replace("timezone = \"America/New_York\"", "timzone = \"America/New_York\""),
+     "did you mean timezone"),
+    (TWO_ZONES.replace("[[repos]]", "[[repo]]"), "unknown table [[repo]]"),
+    (TWO_ZONES.replace('aliases = ["alice@home.example"]', 'aliases = ["bob@example.com"]'),
+     "bob@example.com appears twice"),
+], ids=["key typo", "table typo", "alias clash"])
+def test_directory_typos_are_refused(initialised, bad, needle):
+    path = initialised / "bad.toml"
+    path.write_text(bad)
+    code, _, err = run("directory", "load", str(path), cwd=initialised)
+    assert_one_line_error(code, err, needle)
+
+
+def test_directory_reports_first_additions_to_sets(initialised):
+    path = initialised / "dir.toml"
+    path.write_text(TWO_ZONES)
+    run("directory", "load", str(path), cwd=initialised)
+    path.write_text(TWO_ZONES.replace('github = "bobj"', 'github = "bobj"\n'
+                                      'leave = [["2026-12-07", "2026-12-08"]]'))
+    code, out, _ = run("directory", "load", str(path), cwd=initialised)
+    assert code == 0 and "leave of bob@example.com" in out
+
+
+def test_sup_list_unknown_filters(initialised):
+    code, _, err = run("sup", "list", "--developer", "nobody@example.com", cwd=initialised)
+    assert_one_line_error(code, err, "unknown developer")

@@ -139,7 +139,7 @@ def test_team_digest_once_without_hr_fields(submitted, smtp_sink):
     (digest,) = [m for m in smtp_sink.messages if "plans for" in str(m["Subject"])]
     assert sorted(digest.rcpt_tos) == ["alice@example.com", "bob@example.com",
                                        "dan@example.com"]
-    assert "ship login" in digest.text and "Bob Jones: no SUP today" in digest.text
+    assert "ship login" in digest.text and "Bob Jones: SUP not sent yet" in digest.text
     assert "SECRET" not in digest.text and "SECRET" not in digest.html
 
 

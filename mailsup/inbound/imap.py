@@ -393,6 +393,8 @@ class ImapDoor:
         client.idle()
         started = time.monotonic()
         while not stop.is_set() and time.monotonic() - started < self.idle_renew:
+            if _input_already_read(client):
+                break  # a change arrived with the "+ idling" line: poll now
             checked = time.monotonic()
             responses = client.idle_check(timeout=self.idle_timeout)
             if any(not _is_keepalive(r) for r in responses):
@@ -402,3 +404,27 @@ class ImapDoor:
             if not responses and time.monotonic() - checked < self.idle_timeout / 2:
                 break
         client.idle_done()
+
+
+def _input_already_read(client: IMAPClient) -> bool:
+    """True when the server's news is already off the socket, where polling can't see it.
+
+    imaplib reads through a buffered file: an ``* n EXISTS`` sent right before or
+    in the same packet as the IDLE continuation lands in ``untagged_responses`` or
+    in the file's buffer, and ``idle_check`` (which polls the socket) would sleep
+    on it until the next keep-alive. Seen in the fault tests as a missed reply.
+    """
+    imap = client._imap
+    if imap.untagged_responses.get("EXISTS") or imap.untagged_responses.get("RECENT"):
+        imap.untagged_responses.pop("EXISTS", None)
+        imap.untagged_responses.pop("RECENT", None)
+        return True
+    sock = client.socket()
+    timeout = sock.gettimeout()
+    try:
+        sock.setblocking(False)
+        return bool(imap.file.peek(1))
+    except (BlockingIOError, OSError, ValueError):
+        return False
+    finally:
+        sock.settimeout(timeout)

@@ -59,7 +59,8 @@ def _apply(ctx: Ctx, sup: Sup, text: str) -> None:
     if not parsed.ok:
         answers.answer(ctx.settings, ctx.row, kind="refusal", role="refusal", subject=subject,
                        context=_context(sup, parsed.as_fields()) | {
-                           "problems": parsed.problems, "unread": parsed.unread},
+                           "problems": parsed.problems, "unread": parsed.unread,
+                           "status": sup.status, "kept_plan": sup.plan},
                        to=ctx.identity.sender, now=ctx.now, sup=sup,
                        reply_to=sups.reply_to(ctx.settings, sup))
         ctx.settle("refused", "sup_reply", *parsed.problems)

@@ -71,13 +71,18 @@ def create_due_sups(settings: Settings, now: datetime) -> list[Sup]:
         per_person, note = footprints.gather(settings, client, windows) if windows else ({}, None)
         for item in due:
             footprint = per_person.get(item.developer.email)
-            sup = sups.create_and_queue(settings, item, now, footprint, note)
+            try:
+                sup = sups.create_and_queue(settings, item, now, footprint, note)
+            except Exception:  # noqa: BLE001 - one bad entry must not stop everyone's SUP
+                log.exception("SUP for %s (%s) not created", item.developer.email,
+                              client.slug)
+                continue
             if sup is not None:
                 created.append(sup)
     return created
 
 
-def _end_of_local_day(sup: Sup) -> datetime:
+def end_of_local_day(sup: Sup) -> datetime:
     return utcnow_naive(local_instant(sup.day + timedelta(days=1), datetime.min.time(),
                                       sup.developer.timezone))
 
@@ -89,7 +94,7 @@ def nag_due(now: datetime) -> list[Sup]:
              .where(~Sup.id.in_(Effect.select(Effect.sup).where(
                  (Effect.kind == "nag") & Effect.sup.is_null(False)))))
     # A SUP from an earlier day is stale: nagging about it helps nobody.
-    return [s for s in query if stamp < _end_of_local_day(s)]
+    return [s for s in query if stamp < end_of_local_day(s)]
 
 
 def queue_nag(settings: Settings, sup: Sup, now: datetime) -> None:

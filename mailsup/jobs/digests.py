@@ -98,13 +98,42 @@ def team_timezone_person(team: Team) -> Person | None:
     return first
 
 
-def team_digest_context(team: Team, day: date) -> dict:
+def team_digest_day(team: Team, at, now: datetime) -> date | None:
+    """The team's day once ``at`` has passed on its clock, if anyone works that day.
+
+    One member's public holiday (or the delivery manager's) must not cancel the
+    digest for everyone else, so the business-day test is "any member".
+    """
+    clock = team_timezone_person(team)
+    if clock is None:
+        return None
+    day = local_date(now, clock.timezone)
+    if aware(now) < local_instant(day, at, clock.timezone):
+        return None
+    members = Person.select().join(Membership).where(Membership.team == team)
+    if not any(Calendar.of(m).is_business_day(day) for m in members):
+        return None
+    return day
+
+
+def team_digest_context(team: Team, day: date, now: datetime | None = None,
+                        sup_time=None) -> dict:
+    """Each member as of their own local day: west of the team's clock, today's
+    SUP may not exist yet, which is "later", not "no SUP today"."""
     client = team.org.client
-    members = (Person.select().join(Membership).where(Membership.team == team)
-               .order_by(Person.name))
-    sups = {s.developer_id: s for s in Sup.select().where((Sup.client == client)
-                                                            & (Sup.day == day))}
-    entries = [views.team_entry(m, sups.get(m.id)) for m in members]
+    members = list(Person.select().join(Membership).where(Membership.team == team)
+                   .order_by(Person.name))
+    days = {m.id: local_date(now, m.timezone) if now else day for m in members}
+    sups = {(s.developer_id, s.day): s for s in Sup.select().where(
+        (Sup.client == client) & Sup.developer.in_([m.id for m in members])
+        & Sup.day.in_(list(set(days.values()))))}
+    entries = []
+    for m in members:
+        entry = views.team_entry(m, sups.get((m.id, days[m.id])))
+        if entry["state"] == "none" and now is not None and sup_time is not None and \
+                aware(now) < local_instant(days[m.id], sup_time, m.timezone):
+            entry["state"] = "later"
+        entries.append(entry)
     return {"team_name": team.name, "client_name": client.name, "day_long": views.day_long(day),
             "entries": entries, "missing": [e["name"] for e in entries if e["state"] == "open"],
             "title": f"{team.name} today", "ref": "", "footer": "team digest"}
@@ -113,15 +142,12 @@ def team_digest_context(team: Team, day: date) -> dict:
 def send_team_digests(settings: Settings, now: datetime) -> list[Effect]:
     sent = []
     for team in Team.select():
-        clock_person = team_timezone_person(team)
-        if clock_person is None:
-            continue
         schedule = client_schedule(settings, team.org.client)
-        day = _due_day(clock_person, schedule.team_digest_time, now)
+        day = team_digest_day(team, schedule.team_digest_time, now)
         key = f"team_digest:{team.id}:{day}"
         if day is None or Effect.get_or_none(Effect.key == key):
             continue
-        ctx = team_digest_context(team, day)
+        ctx = team_digest_context(team, day, now, schedule.sup_time)
         to = sorted({e["email"] for e in ctx["entries"]}
                     | ({team.delivery_manager.email} if team.delivery_manager_id else set()))
         rendered = compose.render("team_digest", f"{team.name} ({ctx['client_name']}) plans for "
