@@ -7,6 +7,8 @@ mail reads them (see ``views``).
 
 from __future__ import annotations
 
+import json
+import zlib
 from datetime import datetime
 
 from .models import Person, Sup, utcnow_naive
@@ -16,18 +18,34 @@ def _stamp(now: datetime) -> str:
     return utcnow_naive(now).isoformat() + "Z"
 
 
-def review(sup: Sup, reviewer: Person | None, now: datetime) -> str:
+def version(sup: Sup) -> str:
+    """What HR was shown: the answers and how many amendments there were.
+
+    A digest records it per SUP, so "reviewed" covers exactly what that digest
+    showed and never a replacement or amendment that arrived after it.
+    """
+    fields = json.dumps([sup.plan, sup.scheduling, sup.blockers, sup.planned_tickets,
+                         sup.repo_comments], sort_keys=True, default=str)
+    return f"{len(sup.amendments or [])}:{zlib.crc32(fields.encode()):08x}"
+
+
+def review(sup: Sup, reviewer: Person | None, now: datetime, seen: str | None = None) -> str:
+    seen_amendments = int(seen.split(":")[0]) if seen else len(sup.amendments or [])
     if sup.status == "reviewed":
-        seen = len(sup.amendments or [])
-        if sup.amendments and sup.amendments_reviewed < seen:
-            sup.amendments_reviewed = seen
+        if sup.amendments_reviewed < min(seen_amendments, len(sup.amendments or [])):
+            sup.amendments_reviewed = seen_amendments
             sup.save()
-            return f"{sup.reference}: amendments reviewed"
+            newer = len(sup.amendments or []) - seen_amendments
+            tail = f"; {newer} newer will be in the next digest" if newer > 0 else ""
+            return f"{sup.reference}: amendments reviewed{tail}"
         return f"{sup.reference}: already reviewed"
     if sup.status != "submitted":
         return f"{sup.reference}: not submitted yet ({sup.status}), not reviewed"
+    if seen is not None and seen != version(sup):
+        return (f"{sup.reference}: changed since that digest (a newer reply), not reviewed; "
+                "it will be in the next digest")
     sup.status, sup.reviewed_by, sup.reviewed_at = "reviewed", reviewer, utcnow_naive(now)
-    sup.amendments_reviewed = len(sup.amendments or [])
+    sup.amendments_reviewed = seen_amendments
     sup.save()
     return f"{sup.reference}: reviewed"
 

@@ -117,3 +117,30 @@ def test_late_answer_to_an_older_sup_does_not_snapshot_twice(make_settings, smtp
     shas = [c["sha"] for s in Sup.select() for r in (s.footprint or {}).get("repos", {}).values()
             for c in r.get("commits", [])]
     assert shas.count("c" * 40) == 1
+
+
+def test_retry_force_does_not_repeat_or_undo(world, smtp_sink):
+    from mailsup.inbound.pipeline import retry
+
+    original = request(smtp_sink)
+    first = receive(world, make_reply(original, "plan: v1"), now=at("2026-11-25T07:00"))
+    receive(world, make_reply(original, "plan: v2"), now=at("2026-11-25T07:10"))
+    ctx = retry(world, InboundMessage.get_by_id(first.id), at("2026-11-25T07:20"))
+    assert ctx.status == "ignored" and Sup.get().plan == "v2"
+
+
+def test_reviewed_covers_only_what_the_digest_showed(world, smtp_sink):
+    original = request(smtp_sink)
+    receive(world, make_reply(original, "plan: shown to HR"), now=at("2026-11-25T07:00"))
+    tick(world, at("2026-11-25T10:00"))  # the HR digest
+    digest = [m for m in smtp_sink.to("hana@example.com") if "to review" in str(m["Subject"])][0]
+    receive(world, make_reply(original, "plan: changed after the digest"),
+            now=at("2026-11-25T10:10"))
+    receive(world, make_reply(digest, "reviewed", sender="Hana HR <hana@example.com>"),
+            now=at("2026-11-25T10:20"))
+    sup = Sup.get()
+    assert sup.status == "submitted"  # HR never saw the new plan
+    tick(world, at("2026-11-26T10:00"))
+    latest = [m for m in smtp_sink.to("hana@example.com") if "to review" in str(m["Subject"])
+              and not str(m["Subject"]).startswith("Re:")][-1]
+    assert "changed after the digest" in latest.text

@@ -45,7 +45,8 @@ def handle(ctx: Ctx) -> None:
                    f"{client.slug} or management; commands not applied")
         return
     cctx = CommandContext(ctx.settings, ctx.now, client, ctx.identity.sender,
-                          ctx.identity.person, list(digest.data.get("sup_ids", [])))
+                          ctx.identity.person, list(digest.data.get("sup_ids", [])),
+                          dict(digest.data.get("versions", {})))
     lines = command_lines(body.reply_text(ctx.msg))
     unknown = run(cctx, lines)
     answers.answer(

@@ -17,7 +17,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 from ..config import Settings
-from ..models import InboundMessage, OutboundMessage, db, utcnow_naive
+from ..models import Effect, InboundMessage, OutboundMessage, db, utcnow_naive
 from . import authenticate, routes
 from . import classify as classify_mod
 
@@ -122,6 +122,11 @@ def identify(ctx: Ctx) -> None:
 
 
 def route(ctx: Ctx) -> None:
+    if Effect.get_or_none(Effect.key == f"applied:{ctx.row.id}") is not None:
+        # `inbound retry --force` of a message whose effects already happened.
+        ctx.settle("ignored", "already_applied", "this message was applied before; "
+                   "its notes, flags and amendments are not repeated")
+        return
     reference = ctx.identity.reference
     handler = routes.ROUTES.get(reference.kind if reference else None, routes.unreferenced)
     handler(ctx)
@@ -144,6 +149,9 @@ def _save(ctx: Ctx) -> None:
     row.sup = ctx.sup_id
     row.processed_at = utcnow_naive(ctx.now)
     row.save()
+    if ctx.status == "applied":
+        Effect.insert(key=f"applied:{row.id}", kind="applied", created_at=row.processed_at) \
+            .on_conflict_ignore().execute()
 
 
 def process(settings: Settings, row: InboundMessage, now: datetime) -> Ctx:

@@ -52,7 +52,22 @@ def _sent_text(sup: Sup) -> str:
     return request.text_body if request else sups.render_request(sup).text
 
 
+def _newer_applied(ctx: Ctx, sup: Sup):
+    """A reply applied after this one arrived: replaying this one must not undo it."""
+    from ..models import InboundMessage
+
+    return (InboundMessage.select().where(
+        (InboundMessage.sup == sup) & (InboundMessage.status == "applied")
+        & (InboundMessage.kind == "sup_reply") & (InboundMessage.id != ctx.row.id)
+        & (InboundMessage.received_at > ctx.row.received_at)).first())
+
+
 def _apply(ctx: Ctx, sup: Sup, text: str) -> None:
+    newer = _newer_applied(ctx, sup)
+    if newer is not None:
+        ctx.settle("ignored", "sup_reply", f"older than inbound {newer.id}, which was "
+                   "applied already; not replacing it")
+        return
     parsed = reply_parser.parse_reply(text, _sent_text(sup), views.assigned_tickets(sup.footprint),
                                       repos_of(sup.client))
     subject = answers.reply_subject(str(ctx.msg.get("Subject", "")))

@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from peewee import IntegrityError
 
-from .. import tokens, views
+from .. import review, tokens, views
 from ..clock import Calendar, aware, local_date, local_instant
 from ..config import Settings
 from ..models import Client, Effect, Membership, Person, Sup, Team, db, utcnow_naive
@@ -63,7 +63,8 @@ def queue_hr_digest(settings: Settings, client: Client, day: date, now: datetime
         effect = Effect.create(key=f"hr_digest:{client.slug}:{day}", kind="hr_digest",
                                created_at=utcnow_naive(now), done_at=utcnow_naive(now),
                                data={"client": client.id, "day": str(day),
-                                     "sup_ids": [s.id for s in sups]})
+                                     "sup_ids": [s.id for s in sups],
+                                     "versions": {str(s.id): review.version(s) for s in sups}})
         token = tokens.sign(settings.secret, "d", effect.id)
         rendered = compose.render("hr_digest", f"{client.name}: {len(sups)} SUP"
                                   f"{'s' if len(sups) != 1 else ''} to review ({day:%a %d %b})",

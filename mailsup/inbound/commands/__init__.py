@@ -26,6 +26,7 @@ class CommandContext:
     actor_email: str
     actor: Person | None
     digest_sup_ids: list[int]
+    digest_versions: dict[str, str] = field(default_factory=dict)
     changes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 

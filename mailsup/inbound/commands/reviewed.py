@@ -20,7 +20,8 @@ class Reviewed:
             if not sups:
                 ctx.errors.append("reviewed: this digest lists no SUPs")
         for sup in sups:
-            ctx.changes.append(review.review(sup, ctx.actor, ctx.now))
+            seen = ctx.digest_versions.get(str(sup.id))
+            ctx.changes.append(review.review(sup, ctx.actor, ctx.now, seen))
 
 
 register(Reviewed())
