@@ -190,8 +190,11 @@ def cmd_run(args) -> int:
         if args.json:
             print_json(result)
         else:
-            print(f"run --once: imap_stored={result['imap_stored']} jobs={result['jobs']} "
+            jobs = ", ".join(f"{k}={v}" for k, v in result["jobs"].items())
+            print(f"run --once: imap_stored={result['imap_stored']}; {jobs}; "
                   f"sent={result['sent']} retrying={result['retrying']} failed={result['failed']}")
+            for name, error in result["errors"].items():
+                print(f"mailsup: job {name} failed: {error}", file=sys.stderr)
         return EXIT_ERROR if result["errors"] else 0
     service = Service(settings, smtp=not args.no_smtp, imap=not args.no_imap)
     service.check_listen()
@@ -276,7 +279,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     _add_optional_commands(sub)
+    _accept_config_everywhere(parser)
     return parser
+
+
+def _accept_config_everywhere(parser: argparse.ArgumentParser) -> None:
+    """`mailsup sup list --config X` works as well as `mailsup --config X sup list`."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                if not any("--config" in a.option_strings for a in child._actions):
+                    child.add_argument("--config", default=argparse.SUPPRESS,
+                                       help=argparse.SUPPRESS)
+                _accept_config_everywhere(child)
 
 
 def _add_optional_commands(sub) -> None:

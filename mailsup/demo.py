@@ -211,20 +211,28 @@ class World:
 
 def _watch(world: World, say: Printer) -> Callable[[], None]:
     """Print what reached the relay, Slack and GitHub since the last call."""
-    seen = {"mail": 0, "slack": 0, "issues": set(), "closed": set()}
+    seen = {"mail": 0, "slack": 0, "issues": set(), "closed": set(), "skipped": set()}
     shown_full = set()
 
     def check() -> None:
+        from .models import Sup
+
         now = world.now
+        for sup in Sup.select().where(Sup.status == "skipped"):
+            if sup.id not in seen["skipped"]:
+                seen["skipped"].add(sup.id)
+                say(now, "skipped", f"{sup.reference} {sup.developer.email} ({sup.client.slug}): "
+                    f"{sup.skip_reason}; no mail")
         for rcpts, raw in world.sink.received[seen["mail"]:]:
             msg = message_from_bytes(raw, policy=policy.default)
-            say(now, "mail", f"-> {', '.join(rcpts)}: {msg['Subject']}")
+            body = msg.get_body(("plain",)).get_content()
+            kind = "refusal" if "NOT recorded" in body else "mail"
+            say(now, kind, f"-> {', '.join(rcpts)}: {msg['Subject']}")
             role = _role(str(msg["Subject"]))
             if role not in shown_full and role in ("SUP", "receipt", "HR digest") and \
                     not say.as_json and ("Acme" in str(msg["Subject"]) or role != "SUP"):
                 shown_full.add(role)
-                body = msg.get_body(("plain",)).get_content().rstrip()
-                print(textwrap.indent(body, "    | ", predicate=lambda _l: True) + "\n")
+                print(textwrap.indent(body.rstrip(), "    | ", predicate=lambda _l: True) + "\n")
         seen["mail"] = len(world.sink.received)
         for message in world.slack.messages[seen["slack"]:]:
             say(now, "slack", f"DM {message.channel}: {message.text}")
@@ -306,12 +314,13 @@ def _summary(world: World, say: Printer, folder: Path, keep: bool) -> None:
                  for s in ("open", "submitted", "reviewed", "skipped")},
     }
     if say.as_json:
-        print(json.dumps({"directory": str(folder), "events": say.events, "totals": counts},
-                         indent=2))
+        print(json.dumps({"directory": str(folder) if keep else None, "events": say.events,
+                          "totals": counts}, indent=2))
         return
+    sups = ", ".join(f"{n} {status}" for status, n in counts["sups"].items())
     print(f"\n{counts['mails_sent']} mails sent over SMTP, {counts['replies_received']} replies "
           f"received over SMTP, {counts['slack_dms']} Slack DMs, "
-          f"{counts['github_requests']} GitHub API requests; SUPs: {counts['sups']}")
+          f"{counts['github_requests']} GitHub API requests; SUPs: {sups}")
     if keep:
         print(f"Look around: mailsup --config {folder / 'mailsup.ini'} sup list")
     else:

@@ -93,9 +93,31 @@ def sup_text(sup: Sup) -> str:
              f" [{data['status']}]"]
     for key in ("skip_reason", "created_at", "submitted_at", "window_start", "window_end",
                 "scheduling", "plan", "blockers", "previous_plan", "planned_tickets",
-                "repo_comments", "footprint_note", "hr_notes", "flags", "reviewed_by",
-                "reviewed_at", "previous_id", "next_id"):
+                "repo_comments", "footprint_note", "amendments", "hr_notes", "flags",
+                "reviewed_by", "reviewed_at", "previous_id", "next_id"):
         value = data.get(key)
-        if value not in (None, [], {}, ""):
-            lines.append(f"  {key}: {value}")
+        if value in (None, [], {}, ""):
+            continue
+        items = _readable(key, value)
+        if len(items) == 1 and "\n" not in items[0]:
+            lines.append(f"  {key}: {items[0]}")
+        else:
+            lines.append(f"  {key}:")
+            lines.extend(f"    {line}" for item in items for line in item.splitlines())
     return "\n".join(lines)
+
+
+def _readable(key: str, value) -> list[str]:
+    """One line per item, in words rather than Python reprs."""
+    if key == "planned_tickets":
+        return [f"{t['repo']}#{t['number']} {t.get('title', '')} "
+                f"({'expect done' if t.get('expect_done') else 'working on it'})" for t in value]
+    if key == "repo_comments":
+        return [f"{repo}: {text}" for repo, text in value.items()]
+    if key == "hr_notes":
+        return [f"{n.get('at', '')} {n.get('by', '')}: {n.get('text', '')}" for n in value]
+    if key == "flags":
+        return [f"{f.get('at', '')} {f.get('by', '')}: {f.get('reason', '')}" for f in value]
+    if key == "amendments":
+        return [f"{a.get('at', '')}: plan: {a.get('fields', {}).get('plan', '')}" for a in value]
+    return [str(value)]
