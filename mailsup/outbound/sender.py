@@ -26,7 +26,7 @@ from ..tokens import reply_address, sign
 log = logging.getLogger("mailsup.smtp")
 
 LEASE = timedelta(minutes=10)
-BATCH = 200
+BATCH = 20  # x the default 30 s SMTP timeout = the 10-minute lease
 
 
 @dataclass
@@ -55,11 +55,21 @@ def reap_expired_leases(now: datetime) -> int:
             .execute())
 
 
-def claim(now: datetime, limit: int = BATCH) -> list[OutboundMessage]:
+def lease_for(batch: int, timeout: float) -> timedelta:
+    """Long enough for the whole batch at the worst per-mail timeout.
+
+    A lease shorter than the work it protects lets a second worker reclaim
+    rows this one is still sending, and send them again.
+    """
+    return max(LEASE, timedelta(seconds=batch * timeout))
+
+
+def claim(now: datetime, limit: int = BATCH, lease_length: timedelta = LEASE
+          ) -> list[OutboundMessage]:
     """Take up to ``limit`` due rows for this worker and commit the claim."""
     stamp = utcnow_naive(now)
     due = ((OutboundMessage.status == "pending") & (OutboundMessage.next_attempt_at <= stamp))
-    lease = stamp + LEASE
+    lease = stamp + lease_length
     if is_sqlite():
         # IMMEDIATE takes the write lock up front: select-then-update is atomic.
         with db.obj.atomic("IMMEDIATE"):
@@ -196,7 +206,8 @@ def flush(settings: Settings, now: datetime, limit: int | None = None) -> FlushR
     reap_expired_leases(now)
     remaining = limit
     while remaining is None or remaining > 0:
-        rows = claim(now, BATCH if remaining is None else min(BATCH, remaining))
+        size = BATCH if remaining is None else min(BATCH, remaining)
+        rows = claim(now, size, lease_for(size, settings.smtp.timeout))
         if not rows:
             break
         def record(row: OutboundMessage, outcome: Outcome) -> None:
