@@ -134,47 +134,69 @@ def _classify(exc: Exception) -> Outcome:
 Recorder = Callable[[OutboundMessage, Outcome], None]
 
 
-async def send_over_smtp(settings: Settings, rows: list[OutboundMessage],
-                         record: Recorder) -> dict[int, Outcome]:
-    """One connection for the whole batch; a dead relay fails every row softly.
+class Relay:
+    """One SMTP connection, opened on first use and kept for every batch of a flush."""
 
-    Each row is recorded the moment the relay answers for it, so a crash in
-    the middle of a batch can re-send at most the one mail in flight, not
-    every mail the relay already accepted.
-    """
-    outcomes: dict[int, Outcome] = {}
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.client: aiosmtplib.SMTP | None = None
 
-    def settle(row: OutboundMessage, outcome: Outcome) -> None:
-        outcomes[row.id] = outcome
-        record(row, outcome)
+    async def send(self, rows: list[OutboundMessage], record: Recorder) -> dict[int, Outcome]:
+        """Send a batch; a dead relay fails every row softly.
 
-    client = _smtp_client(settings.smtp)
-    try:
-        await client.connect()
-    except Exception as exc:  # noqa: BLE001 - any connect failure is temporary
-        for row in rows:
-            settle(row, Outcome(False, error=f"cannot reach relay: {exc}"))
-        return outcomes
-    try:
+        Each row is recorded the moment the relay answers for it, so a crash in
+        the middle of a batch can re-send at most the one mail in flight, not
+        every mail the relay already accepted.
+        """
+        outcomes: dict[int, Outcome] = {}
+
+        def settle(row: OutboundMessage, outcome: Outcome) -> None:
+            outcomes[row.id] = outcome
+            record(row, outcome)
+
+        if self.client is None:
+            client = _smtp_client(self.settings.smtp)
+            try:
+                await client.connect()
+            except Exception as exc:  # noqa: BLE001 - any connect failure is temporary
+                for row in rows:
+                    settle(row, Outcome(False, error=f"cannot reach relay: {exc}"))
+                return outcomes
+            self.client = client
         for row in rows:
             try:
-                await client.sendmail(envelope_sender(settings, row), list(row.recipients),
-                                      bytes(row.raw))
+                await self.client.sendmail(envelope_sender(self.settings, row),
+                                           list(row.recipients), bytes(row.raw))
                 settle(row, Outcome(True))
             except aiosmtplib.SMTPServerDisconnected as exc:
                 settle(row, _classify(exc))
+                await self.close()
                 break
             except Exception as exc:  # noqa: BLE001 - recorded on the row, never raised
                 settle(row, _classify(exc))
-    finally:
+        for row in rows:
+            if row.id not in outcomes:
+                settle(row, Outcome(False, error="connection lost before sending"))
+        return outcomes
+
+    async def close(self) -> None:
+        client, self.client = self.client, None
+        if client is None:
+            return
         try:
             await client.quit()
         except Exception:  # noqa: BLE001 - the relay hung up; the outcomes stand
             client.close()
-    for row in rows:
-        if row.id not in outcomes:
-            settle(row, Outcome(False, error="connection lost before sending"))
-    return outcomes
+
+
+async def send_over_smtp(settings: Settings, rows: list[OutboundMessage],
+                         record: Recorder) -> dict[int, Outcome]:
+    """One batch over its own connection (for callers outside ``flush``)."""
+    relay = Relay(settings)
+    try:
+        return await relay.send(rows, record)
+    finally:
+        await relay.close()
 
 
 def _record(settings: Settings, row: OutboundMessage, outcome: Outcome, now: datetime,
@@ -204,21 +226,46 @@ def flush(settings: Settings, now: datetime, limit: int | None = None) -> FlushR
     """Send every due row; returns what happened. Never raises for a relay problem."""
     report = FlushReport()
     reap_expired_leases(now)
+    if settings.smtp.host:
+        asyncio.run(_flush_batches(settings, now, limit, report))
+    else:
+        _folder_batches(settings, now, limit, report)
+    return report
+
+
+def _batches(settings: Settings, now: datetime, limit: int | None):
+    """Claim small batches (the lease covers one batch) until nothing is due."""
     remaining = limit
     while remaining is None or remaining > 0:
         size = BATCH if remaining is None else min(BATCH, remaining)
         rows = claim(now, size, lease_for(size, settings.smtp.timeout))
         if not rows:
-            break
-        def record(row: OutboundMessage, outcome: Outcome) -> None:
-            _record(settings, row, outcome, now, report)
-
-        if settings.smtp.host:
-            outcomes = asyncio.run(send_over_smtp(settings, rows, record))
-        else:
-            outcomes = write_to_folder(settings.smtp.outbox_dir, rows, record)
+            return
+        yield rows
         if remaining is not None:
             remaining -= len(rows)
-        if any(not o.ok and not o.permanent for o in outcomes.values()):
-            break  # the relay is struggling; the next tick tries again
-    return report
+
+
+async def _flush_batches(settings: Settings, now: datetime, limit: int | None,
+                         report: FlushReport) -> None:
+    relay = Relay(settings)
+
+    def record(row: OutboundMessage, outcome: Outcome) -> None:
+        _record(settings, row, outcome, now, report)
+
+    try:
+        for rows in _batches(settings, now, limit):
+            outcomes = await relay.send(rows, record)
+            if any(not o.ok and not o.permanent for o in outcomes.values()):
+                break  # the relay is struggling; the next tick tries again
+    finally:
+        await relay.close()
+
+
+def _folder_batches(settings: Settings, now: datetime, limit: int | None,
+                    report: FlushReport) -> None:
+    def record(row: OutboundMessage, outcome: Outcome) -> None:
+        _record(settings, row, outcome, now, report)
+
+    for rows in _batches(settings, now, limit):
+        write_to_folder(settings.smtp.outbox_dir, rows, record)
