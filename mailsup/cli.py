@@ -18,6 +18,7 @@ from peewee import DatabaseError, InterfaceError
 
 from . import config as config_mod
 from . import database, directory, report
+from .cli_inbound import add_commands as add_inbound_commands
 from .config import Settings
 from .errors import UserError
 
@@ -278,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true")
     demo.set_defaults(func=cmd_demo)
 
-    _add_optional_commands(sub)
+    add_inbound_commands(sub)
     _accept_config_everywhere(parser)
     return parser
 
@@ -292,12 +293,6 @@ def _accept_config_everywhere(parser: argparse.ArgumentParser) -> None:
                     child.add_argument("--config", default=argparse.SUPPRESS,
                                        help=argparse.SUPPRESS)
                 _accept_config_everywhere(child)
-
-
-def _add_optional_commands(sub) -> None:
-    from .cli_inbound import add_commands
-
-    add_commands(sub)
 
 
 class JsonFormatter(logging.Formatter):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import configparser
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 
@@ -156,7 +156,6 @@ class Settings:
     schedule: Schedule
     github: Service
     slack: Service
-    raw: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
 
 def parse_time(value: str, where: str) -> time:
@@ -308,5 +307,4 @@ def from_values(values: dict[str, dict[str, str]], path: Path) -> Settings:
         schedule=schedule,
         github=Service(values["github"]["token"].strip(), values["github"]["base_url"].strip()),
         slack=Service(values["slack"]["token"].strip(), values["slack"]["base_url"].strip()),
-        raw=values,
     )

@@ -8,7 +8,7 @@ idempotent, so a job that runs twice or after a crash finds its earlier work.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from peewee import (
     BigIntegerField,
@@ -267,6 +267,3 @@ def utcnow_naive(now: datetime) -> datetime:
         return now
     return now.astimezone(UTC).replace(tzinfo=None)
 
-
-def as_date(value) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))

@@ -51,12 +51,10 @@ def latest_submitted(client: Client) -> dict[int, Sup]:
     return {row.developer_id: row for row in rows}
 
 
-def last_submitted(developer: Person, client: Client, before: date | None = None) -> Sup | None:
-    query = Sup.select().where((Sup.developer == developer) & (Sup.client == client)
+def last_submitted(developer: Person, client: Client) -> Sup | None:
+    return (Sup.select().where((Sup.developer == developer) & (Sup.client == client)
                                & Sup.submitted_at.is_null(False))
-    if before is not None:
-        query = query.where(Sup.day < before)
-    return query.order_by(Sup.submitted_at.desc()).first()
+            .order_by(Sup.submitted_at.desc()).first())
 
 
 def window_start(due: Due) -> datetime:

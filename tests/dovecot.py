@@ -169,6 +169,21 @@ class Dovecot:
         self._terminate()
         self._spawn()
 
+    def drop_sessions(self) -> None:
+        """Restart and end every session of the old server (a crash, as clients see it).
+
+        ``restart()`` alone is no connection drop: Dovecot's imap processes outlive
+        the master here (a NOOP still worked afterwards), so the old process group,
+        started in its own session, is killed too.
+        """
+        old_group = self._process.pid if self._process is not None else None
+        self.restart()
+        if old_group is not None:
+            try:
+                os.killpg(old_group, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
     def __enter__(self) -> Dovecot:
         return self.start()
 
@@ -384,3 +399,17 @@ def _chown_tree(root: Path, uid: int, gid: int) -> None:
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames + filenames:
             os.chown(os.path.join(dirpath, name), uid, gid, follow_symlinks=False)
+
+
+def imap_ini(server: Dovecot, folder: str = "INBOX", processed: str | None = None) -> str:
+    """The [imap] section of a mailsup.ini pointing at this server."""
+    return f"""
+        [imap]
+        host = {server.host}
+        port = {server.port}
+        security = none
+        username = {server.user}
+        password = {server.password}
+        folder = {folder}
+        processed_folder = {processed or server.processed_folder}
+        """

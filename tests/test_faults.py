@@ -36,7 +36,7 @@ from mailsup.jobs.tick import tick
 from mailsup.models import Effect, InboundMessage, OutboundMessage, Sup
 from mailsup.service import Service
 from tests.conftest import free_port
-from tests.dovecot import Dovecot
+from tests.dovecot import Dovecot, imap_ini
 from tests.faults.sink import gated
 from tests.faults.world import (
     developer_email,
@@ -385,35 +385,10 @@ class FastDoor(ImapDoor):
 
 
 def imap_service_ini(server: Dovecot) -> str:
-    return f"""
-        [imap]
-        host = {server.host}
-        port = {server.port}
-        security = none
-        username = {server.user}
-        password = {server.password}
-        folder = INBOX
-        processed_folder = {server.processed_folder}
-
+    return imap_ini(server) + f"""
         [inbound]
         listen = 127.0.0.1:{free_port()}
         """
-
-
-def drop_sessions(server: Dovecot) -> None:
-    """Restart Dovecot and kill the old process group: every session really ends.
-
-    (As in test_imap_door: Dovecot's imap processes outlive a restarted master.)
-    """
-    import os
-    import signal
-
-    old_group = server._process.pid
-    server.restart()
-    try:
-        os.killpg(old_group, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def wait_until(condition, seconds: float, what: str, step: float = 0.05) -> float:
@@ -439,7 +414,7 @@ def imap_service(make_settings, smtp_sink, dovecot: Dovecot, tmp_path: Path,
     service.start()
     yield service
     service.stop.set()
-    drop_sessions(dovecot)  # wakes the IDLE at once instead of after idle_timeout
+    dovecot.drop_sessions()  # wakes the IDLE at once instead of after idle_timeout
     service.shutdown(timeout=10)
     assert [t.name for t in service.threads if t.is_alive()] == []
 
@@ -461,7 +436,7 @@ def test_reply_appended_after_dovecot_restart_mid_idle_is_stored_and_applied(
     dovecot.append(before)
     wait_until(lambda: len(receipts_to(smtp_sink, 0)) == 1, 10, "receipt before the restart")
     time.sleep(0.3)  # back in IDLE
-    drop_sessions(dovecot)
+    dovecot.drop_sessions()
     dovecot.append(reply_of(smtp_sink, 1))
     took = wait_until(lambda: len(receipts_to(smtp_sink, 1)) == 1, 15,
                       "receipt for the mail appended after the restart")

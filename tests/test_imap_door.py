@@ -7,8 +7,6 @@ a dropped connection at any point neither loses mail nor stores it twice.
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +17,7 @@ import pytest
 from mailsup.inbound import imap as imap_mod
 from mailsup.inbound.imap import ImapDoor, PollReport, server_name
 from mailsup.models import ImapState, InboundMessage
-from tests.dovecot import Dovecot, require_dovecot
+from tests.dovecot import Dovecot, imap_ini, require_dovecot
 
 FAST = {"timeout": 5.0, "idle_timeout": 0.2, "backoff": 0.05, "backoff_max": 0.2,
         "poll_interval": 0.2}
@@ -33,19 +31,6 @@ def mail(n: int, body: str = "Plan: IMAP door.") -> bytes:
     return (f"From: Dev <dev@example.com>\r\nTo: sup@mailsup.test\r\n"
             f"Subject: Re: [SUP {n}]\r\nMessage-ID: <reply-{n}@example.com>\r\n"
             f"\r\n{body}\r\n").encode()
-
-
-def imap_ini(server: Dovecot, folder: str = "INBOX", processed: str | None = None) -> str:
-    return f"""
-        [imap]
-        host = {server.host}
-        port = {server.port}
-        security = none
-        username = {server.user}
-        password = {server.password}
-        folder = {folder}
-        processed_folder = {processed or server.processed_folder}
-        """
 
 
 @pytest.fixture
@@ -141,21 +126,6 @@ def test_same_folder_for_both_is_refused(dovecot, door_for) -> None:
         door_for(dovecot, folder="Processed")
 
 
-def drop_sessions(server: Dovecot) -> None:
-    """Restart the server and end every session of the old one (a crash, as clients see it).
-
-    ``restart()`` alone is no connection drop: Dovecot's imap processes outlive
-    the master here (a NOOP still worked afterwards), so the old process group,
-    which the fixture started in its own session, is killed too.
-    """
-    old_group = server._process.pid
-    server.restart()
-    try:
-        os.killpg(old_group, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
 # --- crashes and restarts ----------------------------------------------------------
 
 def test_kill_between_commit_and_move_moves_next_run_without_second_row(
@@ -209,7 +179,7 @@ def test_uidvalidity_change_neither_loses_nor_reprocesses(dovecot, door_for) -> 
 def test_reconnects_after_server_restart_between_polls(dovecot, door_for) -> None:
     door = door_for(dovecot)
     door.poll_once()
-    drop_sessions(dovecot)
+    dovecot.drop_sessions()
     dovecot.append(mail(1))
 
     assert door.poll_once().stored == 1
@@ -277,7 +247,7 @@ def test_idle_loop_survives_a_server_restart_while_idling(dovecot, door_for) -> 
         wait_for(lambda: door.client is not None)
         time.sleep(0.3)
         connected = door.client
-        drop_sessions(dovecot)
+        dovecot.drop_sessions()
         dovecot.append(mail(1))
         wait_for(lambda: len(stored_ids) == 1, 5)
         assert door.client is not connected  # a fresh client, not the dead one

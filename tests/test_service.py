@@ -31,7 +31,7 @@ import aiosmtplib
 import pytest
 
 from tests.conftest import SmtpSink, free_port, write_config
-from tests.dovecot import Dovecot
+from tests.dovecot import imap_ini
 from tests.inbound_helpers import make_reply, reply_to_address
 
 DEADLINE = 15.0  # seconds for anything the service should do "at once"
@@ -71,19 +71,6 @@ name = "Core"
 members = ["alice@example.com"]
 """ for slug, name in (("acme", "Acme Corp"), ("globex", "Globex")))
     return people + clients
-
-
-def imap_ini(server: Dovecot) -> str:
-    return f"""
-        [imap]
-        host = {server.host}
-        port = {server.port}
-        security = none
-        username = {server.user}
-        password = {server.password}
-        folder = INBOX
-        processed_folder = {server.processed_folder}
-        """
 
 
 def wait_for(predicate: Callable[[], object], what: str, timeout: float = DEADLINE,

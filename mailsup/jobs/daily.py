@@ -82,6 +82,11 @@ def create_due_sups(settings: Settings, now: datetime) -> list[Sup]:
     return created
 
 
+# A nag instant is always within a day of the end of its SUP's local day: older
+# open SUPs are stale, and the queries need never read them again.
+STALE = timedelta(days=2)
+
+
 def end_of_local_day(sup: Sup) -> datetime:
     return utcnow_naive(local_instant(sup.day + timedelta(days=1), datetime.min.time(),
                                       sup.developer.timezone))
@@ -90,7 +95,7 @@ def end_of_local_day(sup: Sup) -> datetime:
 def nag_due(now: datetime) -> list[Sup]:
     stamp = utcnow_naive(now)
     query = (Sup.select().where((Sup.status == "open") & (Sup.away == False)  # noqa: E712
-                                & (Sup.nag_at <= stamp))
+                                & (Sup.nag_at <= stamp) & (Sup.nag_at > stamp - STALE))
              .where(~Sup.id.in_(Effect.select(Effect.sup).where(
                  (Effect.kind == "nag") & Effect.sup.is_null(False)))))
     # A SUP from an earlier day is stale: nagging about it helps nobody.

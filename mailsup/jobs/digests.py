@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime
 
-from peewee import IntegrityError
+from peewee import IntegrityError, fn
 
 from .. import review, tokens, views
 from ..clock import Calendar, aware, local_date, local_instant
@@ -34,8 +34,9 @@ def _due_day(person: Person, at, now: datetime) -> date | None:
 
 def pending_reviews(client: Client) -> list[Sup]:
     submitted = Sup.select().where((Sup.client == client) & (Sup.status == "submitted"))
+    # JSON text longer than "[]": only SUPs with amendments, not every reviewed one.
     amended = [s for s in Sup.select().where((Sup.client == client) & (Sup.status == "reviewed")
-                                             & (Sup.amendments != "[]"))
+                                             & (fn.LENGTH(Sup.amendments) > 2))
                if len(s.amendments or []) > (s.amendments_reviewed or 0)]
     return sorted(list(submitted) + amended, key=lambda s: (s.day, s.id))
 
@@ -99,22 +100,22 @@ def team_timezone_person(team: Team) -> Person | None:
     return first
 
 
-def team_digest_day(team: Team, at, now: datetime) -> date | None:
-    """The team's day once ``at`` has passed on its clock, if anyone works that day.
-
-    One member's public holiday (or the delivery manager's) must not cancel the
-    digest for everyone else, so the business-day test is "any member".
-    """
+def team_clock_day(team: Team, at, now: datetime) -> date | None:
+    """The team's day once ``at`` has passed on its clock."""
     clock = team_timezone_person(team)
     if clock is None:
         return None
     day = local_date(now, clock.timezone)
     if aware(now) < local_instant(day, at, clock.timezone):
         return None
-    members = Person.select().join(Membership).where(Membership.team == team)
-    if not any(Calendar.of(m).is_business_day(day) for m in members):
-        return None
     return day
+
+
+def anyone_works(team: Team, day: date) -> bool:
+    """One member's public holiday (or the delivery manager's) must not cancel the
+    digest for everyone else, so the business-day test is "any member"."""
+    members = Person.select().join(Membership).where(Membership.team == team)
+    return any(Calendar.of(m).is_business_day(day) for m in members)
 
 
 def team_digest_context(team: Team, day: date, now: datetime | None = None,
@@ -144,9 +145,11 @@ def send_team_digests(settings: Settings, now: datetime) -> list[Effect]:
     sent = []
     for team in Team.select():
         schedule = client_schedule(settings, team.org.client)
-        day = team_digest_day(team, schedule.team_digest_time, now)
+        day = team_clock_day(team, schedule.team_digest_time, now)
         key = f"team_digest:{team.id}:{day}"
-        if day is None or Effect.get_or_none(Effect.key == key):
+        # Sent already is the common case all afternoon: check it before the
+        # per-member calendars, which cost a query each.
+        if day is None or Effect.get_or_none(Effect.key == key) or not anyone_works(team, day):
             continue
         ctx = team_digest_context(team, day, now, schedule.sup_time)
         to = sorted({e["email"] for e in ctx["entries"]}

@@ -79,11 +79,12 @@ def close_reviewed_issues(settings: Settings, gh, now: datetime) -> list[Sup]:
     from ..hr_tickets import close_issue
 
     closed = []
-    for effect in Effect.select().where(Effect.kind == "overdue"):
-        data = effect.data or {}
-        sup = effect.sup
-        if not data.get("number") or data.get("closed") or sup.status != "reviewed":
-            continue
+    done = Effect.select(Effect.sup).where(Effect.kind == "overdue_closed")
+    # Only issues still to close: a growing history of closed ones is never re-read.
+    for effect in (Effect.select(Effect, Sup).join(Sup)
+                   .where((Effect.kind == "overdue") & Effect.done_at.is_null(False)
+                          & (Sup.status == "reviewed") & ~Effect.sup.in_(done))):
+        data, sup = effect.data or {}, effect.sup
         try:
             # Who reviewed is HR-only; the HR repo may be readable by developers.
             close_issue(gh, data["repo"], data["number"],
@@ -91,8 +92,10 @@ def close_reviewed_issues(settings: Settings, gh, now: datetime) -> list[Sup]:
         except Exception as exc:  # noqa: BLE001 - retried next tick
             log.warning("overdue issue %s#%s not closed: %s", data["repo"], data["number"], exc)
             continue
-        effect.data = data | {"closed": True}
-        effect.save()
+        Effect.insert(key=f"overdue_closed:{sup.id}", kind="overdue_closed", sup=sup,
+                      created_at=utcnow_naive(now), done_at=utcnow_naive(now),
+                      data={"repo": data["repo"], "number": data["number"]}) \
+            .on_conflict_ignore().execute()
         closed.append(sup)
     return closed
 

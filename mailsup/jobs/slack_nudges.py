@@ -14,8 +14,8 @@ from peewee import IntegrityError
 
 from .. import slack
 from ..config import Settings
-from ..models import Client, Effect, Sup, db, utcnow_naive
-from .daily import end_of_local_day
+from ..models import Client, Effect, Person, Sup, db, utcnow_naive
+from .daily import STALE, end_of_local_day
 
 log = logging.getLogger("mailsup.slack")
 
@@ -50,11 +50,14 @@ def nag_open_sups(settings: Settings, client, now: datetime) -> list[Sup]:
                                                     & Effect.sup.is_null(False))
     dmed = Effect.select(Effect.sup).where((Effect.kind == "slack_nag")
                                           & Effect.sup.is_null(False))
-    done = []
-    for sup in (Sup.select().where((Sup.status == "open") & (Sup.away == False)  # noqa: E712
-                                   & Sup.id.in_(nagged_by_mail) & ~Sup.id.in_(dmed))):
-        if not sup.developer.slack or utcnow_naive(now) >= end_of_local_day(sup):
-            continue  # no Slack id, or a SUP of an earlier day: a DM would only confuse
+    done, stamp = [], utcnow_naive(now)
+    candidates = (Sup.select(Sup, Person).join(Person, on=(Sup.developer == Person.id))
+                  .where((Sup.status == "open") & (Sup.away == False)  # noqa: E712
+                         & Person.slack.is_null(False) & (Sup.nag_at > stamp - STALE)
+                         & Sup.id.in_(nagged_by_mail) & ~Sup.id.in_(dmed)))
+    for sup in candidates:
+        if stamp >= end_of_local_day(sup):
+            continue  # a SUP of an earlier day: a DM would only confuse
         effect = _claim(f"slack_nag:{sup.id}", "slack_nag", now, sup)
         text = (f"Your SUP for {sup.client.name} ({sup.day:%a %d %b}, {sup.reference}) is "
                 "still open: please reply to the SUP email with your plan.")

@@ -189,16 +189,6 @@ class Relay:
             client.close()
 
 
-async def send_over_smtp(settings: Settings, rows: list[OutboundMessage],
-                         record: Recorder) -> dict[int, Outcome]:
-    """One batch over its own connection (for callers outside ``flush``)."""
-    relay = Relay(settings)
-    try:
-        return await relay.send(rows, record)
-    finally:
-        await relay.close()
-
-
 def _record(settings: Settings, row: OutboundMessage, outcome: Outcome, now: datetime,
             report: FlushReport) -> None:
     stamp = utcnow_naive(now)
