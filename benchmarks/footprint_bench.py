@@ -24,9 +24,9 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mailsup.footprint import Activity, ClientFootprint, collect, summarise  # noqa: E402
-from mailsup.github_client import MemoryEtagCache, iso_z, make_github  # noqa: E402
-from tests.doubles.github_api import GitHubDouble  # noqa: E402
+from mailsup.github.api import MemoryEtagCache, iso_z, make_github  # noqa: E402
+from mailsup.github.collector import Activity, ClientFootprint, collect, summarise  # noqa: E402
+from mailsup.testing.github_api import GitHubDouble  # noqa: E402
 
 REPOS = [f"acme/repo{n:02d}" for n in range(50)]
 SINCE = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)

@@ -29,8 +29,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mailsup.inbound.html_text import html_to_text  # noqa: E402
-from mailsup.inbound.trim import trim  # noqa: E402
+from mailsup.inbound.reading.html_text import html_to_text  # noqa: E402
+from mailsup.inbound.reading.trim import trim  # noqa: E402
 
 CORPORA_ENV = "MAILSUP_CORPORA"
 DISCOURSE = "discourse-email_reply_trimmer"

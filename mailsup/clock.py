@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_lib
 
-from .errors import UserError
-from .models import Person
+from mailsup.errors import UserError
+from mailsup.models import Person
 
 UTC = UTC
 

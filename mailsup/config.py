@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 
-from .errors import UserError
+from mailsup.errors import UserError
 
 DEFAULT_PATH = "mailsup.ini"
 

@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, unquote, urlparse
 from peewee import Database, PostgresqlDatabase, SqliteDatabase
 from playhouse.migrate import SchemaMigrator
 
-from .config import ConfigError
-from .models import ALL_MODELS, SchemaVersion, db
+from mailsup.config import ConfigError
+from mailsup.models import ALL_MODELS, SchemaVersion, db
 
 log = logging.getLogger("mailsup.db")
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from .clock import UnknownTimeZone, check_holiday_country, zone
-from .config import ConfigError, Schedule
-from .errors import UserError
-from .models import (
+from mailsup.clock import UnknownTimeZone, check_holiday_country, zone
+from mailsup.config import ConfigError, Schedule
+from mailsup.errors import UserError
+from mailsup.models import (
     WEEKDAYS,
     Alias,
     Client,

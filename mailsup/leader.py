@@ -12,7 +12,7 @@ import logging
 
 from peewee import PostgresqlDatabase
 
-from .models import db
+from mailsup.models import db
 
 log = logging.getLogger("mailsup.leader")
 

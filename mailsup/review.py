@@ -11,7 +11,7 @@ import json
 import zlib
 from datetime import datetime
 
-from .models import Person, Sup, utcnow_naive
+from mailsup.models import Person, Sup, utcnow_naive
 
 
 def _stamp(now: datetime) -> str:

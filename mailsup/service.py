@@ -17,12 +17,12 @@ from datetime import UTC, datetime
 
 import schedule
 
-from .config import Settings
-from .inbound import pipeline
-from .jobs.tick import tick
-from .leader import Leadership
-from .models import db
-from .outbound import sender
+from mailsup.config import Settings
+from mailsup.inbound import pipeline
+from mailsup.jobs.tick import tick
+from mailsup.leader import Leadership
+from mailsup.models import db
+from mailsup.outbound import sender
 
 log = logging.getLogger("mailsup.service")
 
@@ -82,7 +82,7 @@ class Service:
                 db.close()
 
     def imap_loop(self) -> None:
-        from .inbound.imap import ImapDoor
+        from mailsup.inbound.doors.imap import ImapDoor
 
         # A short IDLE wait lets SIGTERM stop the loop within a second; the
         # IDLE command itself is still renewed only every idle_renew seconds.
@@ -106,8 +106,8 @@ class Service:
             return
         import socket
 
-        from .errors import UserError
-        from .inbound.smtpd import parse_listen
+        from mailsup.errors import UserError
+        from mailsup.inbound.doors.smtp import parse_listen
 
         host, port = parse_listen(self.settings.inbound.listen)
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
@@ -120,7 +120,7 @@ class Service:
 
     def start(self) -> None:
         if self.use_smtp:
-            from .inbound.smtpd import make_controller
+            from mailsup.inbound.doors.smtp import make_controller
 
             self.controller = make_controller(self.settings, self.clock,
                                               on_stored=lambda _id: self.inbound_ready.set())
@@ -160,7 +160,7 @@ def run_once(settings: Settings, now: datetime) -> dict:
     """Cron style: poll IMAP once, process stored mail, run the jobs, flush."""
     polled = 0
     if settings.imap.host:
-        from .inbound.imap import ImapDoor
+        from mailsup.inbound.doors.imap import ImapDoor
 
         door = ImapDoor(settings, clock=lambda: now)
         try:

@@ -12,11 +12,12 @@ from datetime import date, datetime, timedelta
 
 from peewee import IntegrityError
 
-from . import tokens, views
-from .clock import Calendar, local_instant
-from .config import Schedule, Settings
-from .models import Client, Person, Sup, db, utcnow_naive
-from .outbound import compose, outbox
+from mailsup import tokens
+from mailsup.clock import Calendar, local_instant
+from mailsup.config import Schedule, Settings
+from mailsup.models import Client, Person, Sup, db, utcnow_naive
+from mailsup.outbound import compose, outbox
+from mailsup.outbound import context as views
 
 log = logging.getLogger("mailsup.sup")
 
@@ -121,7 +122,7 @@ def queue_request(settings: Settings, sup: Sup, now: datetime):
 
 
 def request_message(sup: Sup):
-    from .models import OutboundMessage
+    from mailsup.models import OutboundMessage
 
     return OutboundMessage.get_or_none(OutboundMessage.key == f"sup_request:{sup.id}")
 
@@ -147,7 +148,7 @@ def snapshot(settings: Settings, sup: Sup,
     window closes at the email's instant, so the next SUP picks up the rest:
     nothing is lost, nothing counted twice.
     """
-    from . import footprints
+    from mailsup.github import footprints
 
     per_person, note = footprints.gather(settings, sup.client,
                                          {sup.developer: (sup.window_start, until)})
@@ -195,7 +196,7 @@ def submit(settings: Settings, sup: Sup, fields: dict, now: datetime, inbound_id
 
 
 def escalation_recipients(sup: Sup) -> list[str]:
-    from .models import DeliveryManager, Membership, Org, Team
+    from mailsup.models import DeliveryManager, Membership, Org, Team
 
     emails = {dm.person.email for dm in DeliveryManager.select().where(
         DeliveryManager.client == sup.client)}
@@ -207,7 +208,7 @@ def escalation_recipients(sup: Sup) -> list[str]:
 
 def escalate(settings: Settings, sup: Sup, blockers: str, now: datetime, inbound_id: int):
     """One escalation mail per reply that carries blockers, to the delivery managers."""
-    from .models import Effect
+    from mailsup.models import Effect
 
     recipients = escalation_recipients(sup)
     if not recipients:

@@ -23,10 +23,10 @@ from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
-from mailsup import views
 from mailsup.inbound.commands import help_lines
 from mailsup.models import Client, Person, Sup
 from mailsup.outbound import compose
+from mailsup.outbound import context as views
 
 DEFAULT_OUT = Path("build/screenshots")
 WINDOW = "800,1400"

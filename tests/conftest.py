@@ -1,103 +1,29 @@
-"""Shared fixtures: a database on SQLite and PostgreSQL, an SMTP sink, settings.
+"""The fixtures, and only fixtures: databases, an SMTP sink, settings, the doubles.
 
 Everything is real: aiosmtpd receives what aiosmtplib sends, PostgreSQL is the
 machine's own server (a private schema per test), and time is a parameter.
+The stand-ins themselves live in ``mailsup.testing`` (the demo and the
+benchmarks use them too); test-only helpers live in ``tests/support``.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import textwrap
 import uuid
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from mailsup import config as config_mod
 from mailsup import database
 from mailsup.models import db
-from tests.services import require_service
-
-pytest_plugins = [
-    "tests.doubles.github_fixture",
-    "tests.doubles.slack_fixture",
-    "tests.doubles.dovecot_fixture",
-]
-
-PG_DSN = os.environ.get("MAILSUP_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-# --- SMTP sink ------------------------------------------------------------
-
-@dataclass
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    data: bytes
-
-    @property
-    def message(self):
-        return message_from_bytes(self.data, policy=policy.default)
-
-    @property
-    def text(self) -> str:
-        return self.message.get_body(("plain",)).get_content()
-
-    @property
-    def html(self) -> str:
-        return self.message.get_body(("html",)).get_content()
-
-    def __getitem__(self, header: str):
-        return self.message[header]
-
-
-@dataclass
-class SinkHandler:
-    messages: list[Received] = field(default_factory=list)
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
-                                      envelope.original_content or envelope.content))
-        return "250 OK"
-
-
-class SmtpSink:
-    """An aiosmtpd relay the tests can stop and start again (a relay outage)."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.handler = SinkHandler()
-        self.controller: Controller | None = None
-
-    @property
-    def messages(self) -> list[Received]:
-        return self.handler.messages
-
-    def start(self) -> None:
-        # A stopped Controller cannot be restarted: make a new one each time.
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    def to(self, address: str) -> list[Received]:
-        return [m for m in self.messages if address in m.rcpt_tos]
-
-    def kinds(self) -> list[str]:
-        return [str(m["Subject"]) for m in self.messages]
+from mailsup.testing import free_port
+from mailsup.testing.config import write_config
+from mailsup.testing.dovecot import Dovecot, require_dovecot, start_dovecot
+from mailsup.testing.github_api import GitHubDouble
+from mailsup.testing.services import require_service
+from mailsup.testing.sink import SmtpSink
+from tests.support.databases import PG_DSN, postgres_reachable
 
 
 @pytest.fixture
@@ -110,22 +36,12 @@ def smtp_sink():
 
 # --- databases -------------------------------------------------------------
 
-def _postgres_reachable() -> bool:
-    try:
-        import psycopg2
-
-        psycopg2.connect(PG_DSN, connect_timeout=3).close()
-        return True
-    except Exception:  # noqa: BLE001 - any failure means "not here"
-        return False
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'mailsup.db'}"
         return
-    if not _postgres_reachable():
+    if not postgres_reachable():
         require_service(f"PostgreSQL not reachable at {PG_DSN}")
     import psycopg2
 
@@ -138,27 +54,6 @@ def db_url(request, tmp_path):
         db.obj.close()
     admin.cursor().execute(f"DROP SCHEMA {schema} CASCADE")
     admin.close()
-
-
-def write_config(path: Path, db_url: str, smtp_port: int | None, extra: str = "",
-                 mailsup_extra: str = "") -> Path:
-    smtp_host = "127.0.0.1" if smtp_port else ""
-    text = textwrap.dedent(f"""\
-        [mailsup]
-        database = {db_url}
-        secret = test-secret
-        reply_address = sup@mailsup.test
-        {mailsup_extra}
-
-        [smtp]
-        host = {smtp_host}
-        port = {smtp_port or 25}
-        security = none
-        from = mailsup <sup@mailsup.test>
-        outbox_dir = outbox
-        """) + textwrap.dedent(extra)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @pytest.fixture
@@ -208,3 +103,32 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+# --- doubles ---------------------------------------------------------------
+
+@pytest.fixture
+def github_double() -> Iterator[GitHubDouble]:
+    """A fresh GitHub double per test, listening on 127.0.0.1 at an ephemeral port."""
+    with GitHubDouble(token="test-token") as double:
+        yield double
+
+
+@pytest.fixture
+def slack_double():
+    """A started Slack double; ``.base_url`` ends in ``/api/``, ``.token`` is accepted."""
+    from mailsup.testing.slack_api import SlackDouble
+
+    with SlackDouble() as server:
+        yield server
+
+
+@pytest.fixture
+def dovecot(tmp_path: Path) -> Iterator[Dovecot]:
+    """A started Dovecot: ``.host .port .user .password .processed_folder``, user sup/secret."""
+    require_dovecot()
+    server = start_dovecot(tmp_path)
+    try:
+        yield server
+    finally:
+        server.stop()

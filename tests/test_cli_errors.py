@@ -7,12 +7,12 @@ import sys
 
 import pytest
 
-from tests.conftest import write_config
-from tests.directory_samples import TWO_ZONES
+from mailsup.testing.config import write_config
+from tests.support.directory_samples import TWO_ZONES
 
 
 def run(*args, cwd):
-    proc = subprocess.run([sys.executable, "-m", "mailsup.cli", *args], cwd=cwd,
+    proc = subprocess.run([sys.executable, "-m", "mailsup", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=120)
     return proc.returncode, proc.stdout, proc.stderr
 

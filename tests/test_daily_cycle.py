@@ -7,8 +7,9 @@ import pytest
 from mailsup import tokens
 from mailsup.jobs.tick import tick
 from mailsup.models import OutboundMessage, Sup
-from tests.directory_samples import TWO_ZONES
-from tests.helpers import at, load_directory
+from mailsup.testing import at
+from tests.support.directory_samples import TWO_ZONES
+from tests.support.helpers import load_directory
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import sys
 
 
 def test_demo_shows_the_whole_loop():
-    proc = subprocess.run([sys.executable, "-m", "mailsup.cli", "demo", "--json"],
+    proc = subprocess.run([sys.executable, "-m", "mailsup", "demo", "--json"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
@@ -32,7 +32,7 @@ def test_demo_shows_the_whole_loop():
 
 
 def test_demo_text_output_prints_the_mails():
-    proc = subprocess.run([sys.executable, "-m", "mailsup.cli", "demo"], capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "mailsup", "demo"], capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "## By next business day" in proc.stdout  # the first SUP email, in full

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from imapclient import IMAPClient
 
-import tests.dovecot
-from tests.dovecot import Dovecot, require_dovecot, start_dovecot
-from tests.services import REQUIRE_SERVICES_ENV, require_service
+from mailsup.testing import dovecot as dovecot_mod
+from mailsup.testing.dovecot import Dovecot, require_dovecot, start_dovecot
+from mailsup.testing.services import REQUIRE_SERVICES_ENV, require_service
 
 RAW = (
     b"From: Dev <dev@example.com>\r\n"
@@ -113,7 +113,7 @@ def test_missing_service_fails_when_services_are_required(
 def test_fixture_check_without_dovecot_binary(
     monkeypatch: pytest.MonkeyPatch, required: str, outcome: str
 ) -> None:
-    monkeypatch.setattr(tests.dovecot, "find_dovecot", lambda: None)
+    monkeypatch.setattr(dovecot_mod, "find_dovecot", lambda: None)
     monkeypatch.setenv(REQUIRE_SERVICES_ENV, required)
     expected = pytest.skip.Exception if outcome == "skip" else pytest.fail.Exception
 

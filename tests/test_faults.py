@@ -27,18 +27,19 @@ import pytest
 
 from mailsup import directory
 from mailsup.config import Settings
-from mailsup.inbound import imap as imap_mod
 from mailsup.inbound import pipeline
-from mailsup.inbound.imap import ImapDoor
+from mailsup.inbound.doors import imap as imap_mod
+from mailsup.inbound.doors.imap import ImapDoor
 from mailsup.inbound.store import store_raw
-from mailsup.jobs import daily
+from mailsup.jobs import create_sups as daily
 from mailsup.jobs.tick import tick
 from mailsup.models import Effect, InboundMessage, OutboundMessage, Sup
 from mailsup.service import Service
-from tests.conftest import free_port
-from tests.dovecot import Dovecot, imap_ini
-from tests.faults.sink import gated
-from tests.faults.world import (
+from mailsup.testing import free_port
+from mailsup.testing.dovecot import Dovecot, imap_ini
+from mailsup.testing.replies import make_reply
+from tests.support.gated_sink import gated
+from tests.support.world import (
     developer_email,
     directory_toml,
     mailsup_argv,
@@ -48,7 +49,6 @@ from tests.faults.world import (
     sups_per_developer,
     tick_argv,
 )
-from tests.inbound_helpers import make_reply
 
 DEVELOPERS = 60
 KILLS = 15
@@ -458,7 +458,7 @@ def terminate_backends(db_url: str, application_name: str) -> int:
     """Kill exactly the child's PostgreSQL sessions (tagged by PGAPPNAME), nobody else's."""
     import psycopg2
 
-    from tests.conftest import PG_DSN
+    from tests.support.databases import PG_DSN
 
     admin = psycopg2.connect(PG_DSN)
     admin.autocommit = True

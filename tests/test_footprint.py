@@ -10,15 +10,15 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from mailsup import github_client
-from mailsup.footprint import (
+from mailsup.github import api as github_client
+from mailsup.github.api import make_github
+from mailsup.github.collector import (
     FootprintUnavailable,
     MemoryEtagCache,
     collect,
     fetch_org_directory,
 )
-from mailsup.github_client import make_github
-from tests.doubles.github_api import GitHubDouble
+from mailsup.testing.github_api import GitHubDouble
 
 # Until conftest.py imports it, load the github_double fixture from here.
 

@@ -19,10 +19,11 @@ from mailsup.inbound.store import store_raw
 from mailsup.jobs.tick import tick
 from mailsup.models import Repo, Sup, Team
 from mailsup.outbound import sender
-from tests.conftest import write_config
-from tests.directory_samples import TWO_ZONES
-from tests.helpers import at, load_directory
-from tests.inbound_helpers import make_reply
+from mailsup.testing import at
+from mailsup.testing.config import write_config
+from mailsup.testing.replies import make_reply
+from tests.support.directory_samples import TWO_ZONES
+from tests.support.helpers import load_directory
 
 GITHUB_INI = """
     [github]
@@ -77,14 +78,14 @@ def test_sup_goes_out_on_time_when_github_fails(gh_world, smtp_sink, github_doub
 def test_directory_sync_github(gh_world, github_double, tmp_path):
     github_double.add_repo("acme/web")
     github_double.add_team("acme", "mobile", "Mobile", ["alice", "stranger"])
-    proc = subprocess.run([sys.executable, "-m", "mailsup.cli", "--config", str(gh_world.path),
+    proc = subprocess.run([sys.executable, "-m", "mailsup", "--config", str(gh_world.path),
                            "directory", "sync-github"], capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "+ repo acme/web" in proc.stdout and "+ team acme/mobile" in proc.stdout
     assert "stranger" in proc.stdout  # unknown logins are reported, not invented
     assert Team.select().where(Team.slug == "mobile").count() == 1
-    again = subprocess.run([sys.executable, "-m", "mailsup.cli", "--config", str(gh_world.path),
+    again = subprocess.run([sys.executable, "-m", "mailsup", "--config", str(gh_world.path),
                             "directory", "sync-github"], capture_output=True, text=True,
                            timeout=60)
     assert "+ " not in again.stdout  # idempotent

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mailsup import github_client
-from mailsup.github_client import make_github
-from mailsup.hr_tickets import (
+from mailsup.github import api as github_client
+from mailsup.github.api import make_github
+from mailsup.github.issues import (
     CLOSE_MARKER,
     LABEL,
     HrTicketError,

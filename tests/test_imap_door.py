@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from mailsup.inbound import imap as imap_mod
-from mailsup.inbound.imap import ImapDoor, PollReport, server_name
+from mailsup.inbound.doors import imap as imap_mod
+from mailsup.inbound.doors.imap import ImapDoor, PollReport, server_name
 from mailsup.models import ImapState, InboundMessage
-from tests.dovecot import Dovecot, imap_ini, require_dovecot
+from mailsup.testing.dovecot import Dovecot, imap_ini, require_dovecot
 
 FAST = {"timeout": 5.0, "idle_timeout": 0.2, "backoff": 0.05, "backoff_max": 0.2,
         "poll_interval": 0.2}

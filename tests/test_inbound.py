@@ -11,16 +11,16 @@ import pytest
 
 from mailsup import database
 from mailsup.inbound import pipeline
-from mailsup.inbound.deliver import EX_OK, deliver
-from mailsup.inbound.smtpd import make_controller
+from mailsup.inbound.doors.pipe import EX_OK, deliver
+from mailsup.inbound.doors.smtp import make_controller
 from mailsup.inbound.store import store_raw
 from mailsup.jobs.tick import tick
 from mailsup.models import Effect, InboundMessage, OutboundMessage, Sup
 from mailsup.outbound import sender
-from tests.conftest import free_port
-from tests.directory_samples import TWO_ZONES
-from tests.helpers import at, load_directory
-from tests.inbound_helpers import make_reply
+from mailsup.testing import at, free_port
+from mailsup.testing.replies import make_reply
+from tests.support.directory_samples import TWO_ZONES
+from tests.support.helpers import load_directory
 
 NOW = at("2026-11-25T07:00")
 
@@ -272,7 +272,7 @@ def test_cli_door_files_and_stdin(world, smtp_sink, tmp_path):
     code, results = deliver(world, [str(path)], NOW)  # same bytes again
     assert results[0].created is False and InboundMessage.select().count() == 1
     stdin_raw = make_reply(original, "plan: from stdin")
-    proc = subprocess.run([sys.executable, "-m", "mailsup.cli", "--config", str(world.path),
+    proc = subprocess.run([sys.executable, "-m", "mailsup", "--config", str(world.path),
                            "inbound", "deliver", "-", "--now", "2026-11-25T07:05:00Z"],
                           input=stdin_raw, capture_output=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
@@ -284,7 +284,7 @@ def test_cli_door_tempfails_when_store_is_down(tmp_path):
     (tmp_path / "mailsup.ini").write_text(
         "[mailsup]\ndatabase = postgresql://nobody@127.0.0.1:1/none\nsecret = long-enough-secret\n"
         "reply_address = sup@example.com\n")
-    proc = subprocess.run([sys.executable, "-m", "mailsup.cli", "--config",
+    proc = subprocess.run([sys.executable, "-m", "mailsup", "--config",
                            str(tmp_path / "mailsup.ini"), "inbound", "deliver", "-"],
                           input=b"Subject: x\r\n\r\nbody\r\n", capture_output=True, timeout=60)
     assert proc.returncode == 75, proc.stderr

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from mailsup.cli.preview import RENDERERS, preview
 from mailsup.models import OutboundMessage
-from mailsup.preview import RENDERERS, preview
-from tests.directory_samples import TWO_ZONES
-from tests.helpers import at, load_directory
+from mailsup.testing import at
+from tests.support.directory_samples import TWO_ZONES
+from tests.support.helpers import load_directory
 
 
 @pytest.mark.parametrize("kind", sorted(RENDERERS))

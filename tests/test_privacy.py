@@ -15,10 +15,10 @@ from mailsup import directory
 from mailsup.inbound import pipeline
 from mailsup.inbound.store import store_raw
 from mailsup.jobs.tick import tick
-from tests.helpers import at
-from tests.inbound_helpers import make_reply
+from mailsup.testing import at
+from mailsup.testing.replies import make_reply
 
-DEMO_DIRECTORY = Path(__file__).resolve().parents[1] / "mailsup" / "demo_data" / "directory.toml"
+DEMO_DIRECTORY = Path(__file__).resolve().parents[1] / "mailsup" / "demo" / "directory.toml"
 HR = {"hana@example.com"}
 NAMES = {"alice@example.com": "Alice Smith", "bob@example.com": "Bob Jones",
          "chandra@example.com": "Chandra Rao"}

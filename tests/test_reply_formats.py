@@ -22,12 +22,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailsup.inbound.body import reply_text
-from mailsup.inbound.html_text import html_to_text
-from mailsup.inbound.reply_parser import PLAN_MISSING, ParsedReply, parse_reply
+from mailsup.inbound.reading.body import reply_text
+from mailsup.inbound.reading.html_text import html_to_text
+from mailsup.inbound.reading.sup_reply import PLAN_MISSING, ParsedReply, parse_reply
 from mailsup.models import Client, Person, Sup
+from mailsup.outbound.context import assigned_tickets
 from mailsup.sup import render_request
-from mailsup.views import assigned_tickets
 
 FOOTPRINT = {
     "repos": {

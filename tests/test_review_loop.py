@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from mailsup.hr_tickets import ensure_overdue_issue
+from mailsup.github.issues import ensure_overdue_issue
 from mailsup.inbound import pipeline
 from mailsup.inbound.store import store_raw
 from mailsup.jobs.tick import tick
 from mailsup.models import Effect, Sup
 from mailsup.outbound import sender
-from tests.directory_samples import TWO_ZONES
-from tests.helpers import at, load_directory
-from tests.inbound_helpers import make_reply
+from mailsup.testing import at
+from mailsup.testing.replies import make_reply
+from tests.support.directory_samples import TWO_ZONES
+from tests.support.helpers import load_directory
 
 DIRECTORY = TWO_ZONES.replace('github = "hana-hr"', 'github = "hana-hr"\nslack = "U0HANA"')
 
@@ -163,7 +164,7 @@ def test_overdue_review_issue_opened_once_and_closed_on_review(submitted, smtp_s
 
 
 def test_overdue_issue_survives_crash_between_created_and_recorded(submitted, github_double):
-    from mailsup.github_source import client
+    from mailsup.github.directory_sync import client
 
     sup = Sup.get(Sup.developer_id == 1)
     # The crash: the issue exists on GitHub, but no effect row recorded its number.

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.services import require_service
+from mailsup.testing.services import require_service
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "screenshots.py"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

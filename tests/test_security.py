@@ -12,9 +12,10 @@ from mailsup.inbound.store import store_raw
 from mailsup.jobs.tick import tick
 from mailsup.models import InboundMessage, OutboundMessage, Sup
 from mailsup.outbound import sender
-from tests.directory_samples import TWO_ZONES
-from tests.helpers import at, load_directory
-from tests.inbound_helpers import make_reply
+from mailsup.testing import at
+from mailsup.testing.replies import make_reply
+from tests.support.directory_samples import TWO_ZONES
+from tests.support.helpers import load_directory
 
 NOW = at("2026-11-25T07:00")
 

@@ -30,9 +30,11 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
-from tests.conftest import SmtpSink, free_port, write_config
-from tests.dovecot import imap_ini
-from tests.inbound_helpers import make_reply, reply_to_address
+from mailsup.testing import free_port
+from mailsup.testing.config import write_config
+from mailsup.testing.dovecot import imap_ini
+from mailsup.testing.replies import make_reply, reply_to_address
+from mailsup.testing.sink import SmtpSink
 
 DEADLINE = 15.0  # seconds for anything the service should do "at once"
 STOP_DEADLINE = 10.0  # seconds from SIGTERM to exit
@@ -94,7 +96,7 @@ class Operator:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("MAILSUP_")}
 
     def argv(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "mailsup.cli", "--config", str(self.ini), *args]
+        return [sys.executable, "-m", "mailsup", "--config", str(self.ini), *args]
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(self.argv(*args), cwd=self.workdir, env=self.env,

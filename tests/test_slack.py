@@ -8,7 +8,7 @@ import time
 import pytest
 
 from mailsup.slack import SlackError, make_client, retry_after_seconds, send_dm
-from tests.doubles.slack_api import SlackDouble
+from mailsup.testing.slack_api import SlackDouble
 
 
 def client_for(double: SlackDouble, token: str | None = None):

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks.trim_bench import corpora_dir, discourse_cases, score, talon_cases
-from mailsup.inbound.html_text import SEPARATOR, html_to_text
-from mailsup.inbound.trim import split, strip_signature, trim
+from mailsup.inbound.reading.html_text import SEPARATOR, html_to_text
+from mailsup.inbound.reading.trim import split, strip_signature, trim
 
 # Achieved when written: Discourse 64/64, talon 20/23 (misses: iPhone and Sparrow keep
 # their signatures upstream, and the <hr> fixture also drops the sender's "Bob").

@@ -24,8 +24,9 @@ from mailsup.config import Settings
 from mailsup.inbound.store import store_raw
 from mailsup.leader import Leadership
 from mailsup.models import Effect, InboundMessage, OutboundMessage, Sup
-from tests.conftest import PG_DSN
-from tests.faults.world import (
+from mailsup.testing.replies import make_reply
+from tests.support.databases import PG_DSN
+from tests.support.world import (
     developer_email,
     directory_toml,
     mailsup_argv,
@@ -33,7 +34,6 @@ from tests.faults.world import (
     spawn,
     tick_argv,
 )
-from tests.inbound_helpers import make_reply
 
 DEVELOPERS = 500
 REPLIERS = 50  # Berlin developers who answer in the morning: receipts, no nag, HR digest

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import getaddresses
 
-from .. import tokens
-from ..config import Settings
-from ..directory import person_by_address
-from ..models import Client, OutboundMessage, Person, Sup
+from mailsup import tokens
+from mailsup.config import Settings
+from mailsup.directory import person_by_address
+from mailsup.models import Client, OutboundMessage, Person, Sup
 
 _SUBJECT_REF = re.compile(r"\[SUP (\d+)\]", re.IGNORECASE)
 _MSGID = re.compile(r"<[^<>\s]+>")

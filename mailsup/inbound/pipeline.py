@@ -16,10 +16,11 @@ from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
-from ..config import Settings
-from ..models import Effect, InboundMessage, OutboundMessage, db, utcnow_naive
-from . import authenticate, routes
-from . import classify as classify_mod
+from mailsup.config import Settings
+from mailsup.inbound import authenticate
+from mailsup.inbound import classify as classify_mod
+from mailsup.inbound import handlers as routes
+from mailsup.models import Effect, InboundMessage, OutboundMessage, db, utcnow_naive
 
 log = logging.getLogger("mailsup.inbound")
 

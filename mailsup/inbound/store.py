@@ -16,7 +16,7 @@ from email.policy import compat32
 
 from peewee import IntegrityError
 
-from ..models import ImapState, InboundMessage, db, utcnow_naive
+from mailsup.models import ImapState, InboundMessage, db, utcnow_naive
 
 log = logging.getLogger("mailsup.inbound")
 

@@ -14,17 +14,20 @@ from datetime import datetime
 
 from peewee import DatabaseError, InterfaceError
 
-from ..config import Settings
-from ..models import db
-from ..outbound import sender
-from . import daily, digests, overdue, slack_nudges
+from mailsup.config import Settings
+from mailsup.jobs import create_sups as daily
+from mailsup.jobs import overdue_reviews as overdue
+from mailsup.jobs import slack_nags as slack_nudges
+from mailsup.jobs import team_digests as digests
+from mailsup.models import db
+from mailsup.outbound import sender
 
 log = logging.getLogger("mailsup.tick")
 
 Job = Callable[[Settings, datetime], list]
 
 def process_inbound(settings: Settings, now: datetime) -> list:
-    from ..inbound.pipeline import process_pending
+    from mailsup.inbound.pipeline import process_pending
 
     return process_pending(settings, now)
 

@@ -12,10 +12,10 @@ from datetime import datetime
 
 from peewee import IntegrityError
 
-from ..config import Settings
-from ..models import OutboundMessage, Sup, db, utcnow_naive
-from . import compose
-from .compose import Rendered
+from mailsup.config import Settings
+from mailsup.models import OutboundMessage, Sup, db, utcnow_naive
+from mailsup.outbound import compose
+from mailsup.outbound.compose import Rendered
 
 log = logging.getLogger("mailsup.outbox")
 

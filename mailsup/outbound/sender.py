@@ -18,10 +18,10 @@ from pathlib import Path
 
 import aiosmtplib
 
-from ..config import Settings, Smtp
-from ..database import is_sqlite
-from ..models import OutboundMessage, db, utcnow_naive
-from ..tokens import reply_address, sign
+from mailsup.config import Settings, Smtp
+from mailsup.database import is_sqlite
+from mailsup.models import OutboundMessage, db, utcnow_naive
+from mailsup.tokens import reply_address, sign
 
 log = logging.getLogger("mailsup.smtp")
 

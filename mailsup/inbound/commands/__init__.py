@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from ...config import Settings
-from ...models import Client, Person, Sup
+from mailsup.config import Settings
+from mailsup.models import Client, Person, Sup
 
 _SUP_ID = re.compile(r"^(?:sup\s*)?#?(\d{1,12})$", re.IGNORECASE)
 
@@ -81,4 +81,4 @@ def run(ctx: CommandContext, lines: list[str]) -> list[str]:
     return unknown
 
 
-from . import flag, help, note, reviewed  # noqa: E402,F401 - registration side effect
+from mailsup.inbound.commands import flag, help, note, reviewed  # noqa: E402,F401 - registration side effect

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import CommandContext, help_lines, register
+from mailsup.inbound.commands import CommandContext, help_lines, register
 
 
 class Help:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ... import review
-from . import CommandContext, register
+from mailsup import review
+from mailsup.inbound.commands import CommandContext, register
 
 
 class Note:

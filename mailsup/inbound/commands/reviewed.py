@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ... import review
-from ...models import Sup
-from . import CommandContext, register
+from mailsup import review
+from mailsup.inbound.commands import CommandContext, register
+from mailsup.models import Sup
 
 
 class Reviewed:

@@ -1,0 +1,140 @@
+"""``mailsup inbound …``: the CLI door and the operator's view of stored mail."""
+
+from __future__ import annotations
+
+import sys
+from email import message_from_bytes, policy
+
+from peewee import InterfaceError, OperationalError
+
+from mailsup.errors import UserError
+
+
+def cmd_deliver(args) -> int:
+    from mailsup.cli import open_settings, parse_now, print_json
+    from mailsup.inbound.doors.pipe import EX_TEMPFAIL, deliver
+
+    try:
+        settings = open_settings(args)
+        now = parse_now(args.now)
+        code, results = deliver(settings, args.files, now, envelope_from=args.sender,
+                                envelope_to=[args.recipient] if args.recipient else None)
+    except (OperationalError, InterfaceError) as exc:
+        # The MTA keeps the message and tries again: nothing is lost.
+        print(f"mailsup: error: cannot store the message now ({exc}); try again later",
+              file=sys.stderr)
+        return EX_TEMPFAIL
+    _send_answers(settings, now)
+    if args.json:
+        print_json([r.__dict__ for r in results])
+    else:
+        for result in results:
+            print(result.line())
+    return code
+
+
+def _send_answers(settings, now) -> None:
+    """Receipts go out now rather than at the next tick; a relay problem waits for it."""
+    from mailsup.outbound import sender
+
+    try:
+        sender.flush(settings, now)
+    except Exception as exc:  # noqa: BLE001 - the mail is stored and queued already
+        print(f"mailsup: warning: answers stay queued for the next tick: {exc}",
+              file=sys.stderr)
+
+
+def _row(args):
+    from mailsup.models import InboundMessage
+
+    row = InboundMessage.get_or_none(InboundMessage.id == args.id)
+    if row is None:
+        raise UserError(f"no inbound message {args.id}; see `mailsup inbound list`")
+    return row
+
+
+def inbound_as_dict(row) -> dict:
+    msg = message_from_bytes(bytes(row.raw), policy=policy.compat32)
+    return {"id": row.id, "received_at": row.received_at.isoformat() + "Z",
+            "source": row.source, "mailbox": row.mailbox, "uidvalidity": row.uidvalidity,
+            "uid": row.uid, "message_id": row.message_id, "from": str(msg.get("From", "")),
+            "subject": str(msg.get("Subject", "")), "status": row.status, "kind": row.kind,
+            "reasons": row.reasons or [], "sup": row.sup_id, "size": len(bytes(row.raw))}
+
+
+def cmd_list(args) -> int:
+    from mailsup.cli import open_settings, print_json
+    from mailsup.models import InboundMessage
+
+    open_settings(args)
+    query = InboundMessage.select().order_by(InboundMessage.id.desc()).limit(args.limit)
+    if args.status:
+        query = query.where(InboundMessage.status == args.status)
+    rows = [inbound_as_dict(r) for r in reversed(list(query))]
+    if args.json:
+        print_json(rows)
+        return 0
+    for r in rows:
+        why = "; ".join(r["reasons"])[:70]
+        print(f"{r['id']:>6}  {r['received_at'][:16]}  {r['source']:<5} {r['status']:<11} "
+              f"{(r['kind'] or '-'):<14} {r['from'][:30]:<30} {why}")
+    return 0
+
+
+def cmd_show(args) -> int:
+    from mailsup.cli import open_settings, print_json
+
+    open_settings(args)
+    row = _row(args)
+    data = inbound_as_dict(row)
+    if args.json:
+        print_json(data | {"raw": bytes(row.raw).decode("utf-8", "replace")})
+        return 0
+    for key, value in data.items():
+        print(f"{key}: {value}")
+    if args.raw:
+        print()
+        sys.stdout.write(bytes(row.raw).decode("utf-8", "replace"))
+    return 0
+
+
+def cmd_retry(args) -> int:
+    from mailsup.cli import open_settings, parse_now
+    from mailsup.inbound import pipeline
+
+    settings = open_settings(args)
+    row = _row(args)
+    if row.status == "applied" and not args.force:
+        raise UserError(f"inbound {row.id} was already applied; use --force to run it again")
+    ctx = pipeline.retry(settings, row, parse_now(args.now))
+    print(f"inbound {row.id}: {ctx.status} ({ctx.kind}) {'; '.join(ctx.reasons)}")
+    return 0
+
+
+def add_commands(sub) -> None:
+    inbound = sub.add_parser("inbound", help="receive mail and inspect what was received")
+    inner = inbound.add_subparsers(dest="inbound_command", required=True)
+    deliver = inner.add_parser("deliver", help="push raw messages (files or - for stdin) "
+                                               "through the inbound pipeline")
+    deliver.add_argument("files", nargs="+", metavar="FILE")
+    deliver.add_argument("--sender", help="envelope sender (for an MTA pipe: ${sender})")
+    deliver.add_argument("--recipient", help="envelope recipient (${original_recipient})")
+    deliver.add_argument("--now", help="ISO 8601 instant (default: the clock)")
+    deliver.add_argument("--json", action="store_true")
+    deliver.set_defaults(func=cmd_deliver)
+    listing = inner.add_parser("list", help="stored messages and their outcomes")
+    listing.add_argument("--status", choices=["new", "processing", "applied", "refused",
+                                              "ignored", "quarantined"])
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=cmd_list)
+    show = inner.add_parser("show", help="one stored message")
+    show.add_argument("id", type=int)
+    show.add_argument("--raw", action="store_true", help="print the raw message too")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_show)
+    retry = inner.add_parser("retry", help="run a stored message through the pipeline again")
+    retry.add_argument("id", type=int)
+    retry.add_argument("--force", action="store_true", help="even if it was applied")
+    retry.add_argument("--now", help="ISO 8601 instant (default: the clock)")
+    retry.set_defaults(func=cmd_retry)

@@ -1,0 +1,328 @@
+"""``mailsup demo``: two simulated business days on the embedded defaults.
+
+Nothing outside this process is needed: a temporary directory holds the SQLite
+database, a built-in aiosmtpd sink stands in for the relay, mailsup's own SMTP
+listener receives the replies, and in-process GitHub and Slack simulators
+answer the real PyGithub and slack_sdk clients. The clock is simulated: ticks
+run back to back, scripted people reply at set instants, and every mail,
+reply, Slack DM and GitHub issue is printed as it happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import socket
+import sys
+import tempfile
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+from mailsup import config as config_mod
+from mailsup import database, directory
+
+UTC = UTC
+START = datetime(2026, 11, 25, tzinfo=UTC)  # Wednesday; Thursday is US Thanksgiving
+END = START + timedelta(days=1, hours=11)
+STEP = timedelta(minutes=15)
+
+
+@dataclass
+class Sink:
+    """The demo's relay: keeps every message it accepts, in order."""
+
+    received: list[tuple[list[str], bytes]] = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append((list(envelope.rcpt_tos), envelope.original_content))
+        return "250 OK"
+
+    def find(self, to: str, *words: str) -> EmailMessage | None:
+        for rcpts, raw in reversed(self.received):
+            msg = message_from_bytes(raw, policy=policy.default)
+            if to in rcpts and all(w in str(msg["Subject"]) for w in words) \
+                    and not str(msg["Subject"]).startswith(("Re:", "Reminder")):
+                return msg
+        return None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _write_config(folder: Path, relay: int, listen: int, github: str, slack: str) -> Path:
+    path = folder / "mailsup.ini"
+    path.write_text(textwrap.dedent(f"""\
+        [mailsup]
+        database = sqlite:///mailsup.db
+        secret = demo-secret-not-for-production
+        reply_address = sup@demo.example
+
+        [smtp]
+        host = 127.0.0.1
+        port = {relay}
+        security = none
+        from = mailsup <sup@demo.example>
+
+        [inbound]
+        listen = 127.0.0.1:{listen}
+
+        [github]
+        token = demo-token
+        base_url = {github}
+
+        [slack]
+        token = xoxb-demo
+        base_url = {slack}
+        """), encoding="utf-8")
+    return path
+
+
+def _seed_github(gh) -> None:
+    """Some real-looking work on Tuesday and Wednesday for the footprints."""
+    tue = START - timedelta(days=1)
+    gh.add_repo("acme/hr")
+    gh.add_repo("globex/hr")
+    gh.add_issue("acme/api", 130, "Add the /v2/orders endpoint", "alice", tue + timedelta(hours=9),
+                 assignees=["alice"])
+    gh.add_issue("acme/api", 131, "Orders: paginate results", "alice", tue + timedelta(hours=10),
+                 is_pr=True, commits=["Add cursor pagination", "Test the last page"],
+                 merged_at=tue + timedelta(hours=15))
+    gh.add_issue("acme/web", 45, "Dark mode for the dashboard", "bobj", tue + timedelta(hours=14),
+                 assignees=["bobj", "alice"])
+    gh.add_comment("acme/web", 45, "alice", tue + timedelta(hours=16), "Colours look good")
+    gh.add_commit("acme/api", "9f1c2ab3d4e5f60718293a4b5c6d7e8f90a1b2c3", "alice",
+                  "Fix typo in README", tue + timedelta(hours=17))
+    gh.add_issue("globex/app", 7, "Offline sync loses edits", "chandra",
+                 tue + timedelta(hours=5), assignees=["chandra"])
+    gh.add_issue("globex/app", 8, "Retry queue for offline edits", "chandra",
+                 tue + timedelta(hours=6), is_pr=True, commits=["Queue edits while offline"])
+
+
+def _reply(original: EmailMessage, body: str, sender: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = original["Reply-To"].addresses[0].addr_spec
+    msg["Subject"] = f"Re: {original['Subject']}"
+    msg["Message-ID"] = f"<demo-{abs(hash((body, sender))):x}@client.example>"
+    msg["In-Reply-To"] = msg["References"] = original["Message-ID"]
+    quoted = "\n".join("> " + line for line in original.get_body(("plain",)).get_content()
+                       .splitlines())
+    msg.set_content(f"{body}\n\nOn {original['Date']}, mailsup wrote:\n{quoted}\n")
+    return msg.as_bytes()
+
+
+@dataclass
+class Step:
+    at: datetime
+    who: str
+    to: str  # whose mail they answer
+    words: tuple[str, ...]  # picks the mail in the sink by subject words
+    body: str
+
+
+def script() -> list[Step]:
+    day = START
+    return [
+        Step(day + timedelta(hours=2, minutes=15), "Chandra Rao <chandra@example.com>",
+             "chandra@example.com", ("Globex", "stand-up"),
+             "plan: finish the offline sync retry queue (app#8)\nscheduling: full day\n"
+             "working: app#7\nblockers: still waiting for API keys from Globex IT"),
+        Step(day + timedelta(hours=6, minutes=10), "Alice Smith <alice@example.com>",
+             "alice@example.com", ("Acme", "stand-up"),
+             "plan: ship /v2/orders and review Bob's dark mode\nscheduling: full day\n"
+             "done: api#130\ncomment api: pagination merged yesterday"),
+        Step(day + timedelta(hours=6, minutes=20), "Alice Smith <alice@home.example>",
+             "alice@example.com", ("Globex", "stand-up"), "scheduling: half day"),
+        Step(day + timedelta(hours=6, minutes=40), "Alice Smith <alice@home.example>",
+             "alice@example.com", ("Globex", "stand-up"),
+             "plan: pair with Chandra on the retry queue\nscheduling: half day"),
+        Step(day + timedelta(hours=10, minutes=45), "Hana HR <hana@example.com>",
+             "hana@example.com", ("Acme Corp:", "to review"), "reviewed\n\nThanks, Hana"),
+        Step(day + timedelta(hours=10, minutes=50), "Hana HR <hana@example.com>",
+             "hana@example.com", ("Globex:", "to review"), "note {first}: ask about the API keys"),
+        Step(day + timedelta(days=1, hours=10, minutes=20), "Hana HR <hana@example.com>",
+             "hana@example.com", ("Globex:", "to review"), "reviewed"),
+    ]
+
+
+class Printer:
+    def __init__(self, as_json: bool):
+        self.as_json, self.events = as_json, []
+
+    def __call__(self, now: datetime, kind: str, text: str, **extra) -> None:
+        self.events.append({"at": now.isoformat(), "kind": kind, "text": text} | extra)
+        if not self.as_json:
+            print(f"[{now:%a %H:%M} UTC] {kind:<7} {text}", flush=True)
+
+
+def _send(port: int, raw: bytes, rcpt: str) -> None:
+    import aiosmtplib
+
+    async def go():
+        await aiosmtplib.send(raw, hostname="127.0.0.1", port=port, sender="demo@client.example",
+                              recipients=[rcpt])
+    asyncio.run(go())
+
+
+class World:
+    """Everything the demo runs, started and stopped together."""
+
+    def __init__(self, folder: Path):
+        from aiosmtpd.controller import Controller
+
+        from mailsup.testing.github_api import GitHubDouble
+        from mailsup.testing.slack_api import SlackDouble
+
+        self.folder, self.sink = folder, Sink()
+        self.now = START
+        self.relay = Controller(self.sink, hostname="127.0.0.1", port=_free_port())
+        self.relay.start()
+        self.github = GitHubDouble(token="demo-token")
+        self.slack = SlackDouble(token="xoxb-demo").start()
+        self.listen_port = _free_port()
+        self.ini = _write_config(folder, self.relay.port, self.listen_port,
+                                 self.github.base_url, self.slack.base_url)
+        self.settings = config_mod.load(str(self.ini))
+        database.bind(self.settings.database)
+        database.migrate()
+        from mailsup.inbound.doors.smtp import make_controller
+
+        self.listener = make_controller(self.settings, clock=lambda: self.now)
+        self.listener.start()
+
+    def close(self) -> None:
+        for stop in (self.listener.stop, self.relay.stop, self.github.stop, self.slack.stop):
+            try:
+                stop()
+            except Exception:  # noqa: BLE001 - best effort at exit
+                pass
+        if database.db.obj is not None:
+            database.db.obj.close()
+
+
+def _watch(world: World, say: Printer) -> Callable[[], None]:
+    """Print what reached the relay, Slack and GitHub since the last call."""
+    seen = {"mail": 0, "slack": 0, "issues": set(), "closed": set(), "skipped": set()}
+    shown_full = set()
+
+    def check() -> None:
+        from mailsup.models import Sup
+
+        now = world.now
+        for sup in Sup.select().where(Sup.status == "skipped"):
+            if sup.id not in seen["skipped"]:
+                seen["skipped"].add(sup.id)
+                say(now, "skipped", f"{sup.reference} {sup.developer.email} ({sup.client.slug}): "
+                    f"{sup.skip_reason}; no mail")
+        for rcpts, raw in world.sink.received[seen["mail"]:]:
+            msg = message_from_bytes(raw, policy=policy.default)
+            body = msg.get_body(("plain",)).get_content()
+            kind = "refusal" if "NOT recorded" in body else "mail"
+            say(now, kind, f"-> {', '.join(rcpts)}: {msg['Subject']}")
+            role = _role(str(msg["Subject"]))
+            if role not in shown_full and role in ("SUP", "receipt", "HR digest") and \
+                    not say.as_json and ("Acme" in str(msg["Subject"]) or role != "SUP"):
+                shown_full.add(role)
+                print(textwrap.indent(body.rstrip(), "    | ", predicate=lambda _l: True) + "\n")
+        seen["mail"] = len(world.sink.received)
+        for message in world.slack.messages[seen["slack"]:]:
+            say(now, "slack", f"DM {message.channel}: {message.text}")
+        seen["slack"] = len(world.slack.messages)
+        for repo in ("acme/hr", "globex/hr"):
+            for number, issue in world.github.repos.get(repo).issues.items():
+                if (repo, number) not in seen["issues"]:
+                    seen["issues"].add((repo, number))
+                    say(now, "github", f"opened {repo}#{number} {issue.title!r} assigned to "
+                        f"{', '.join(issue.assignees) or 'nobody'}")
+                if issue.closed_at and (repo, number) not in seen["closed"]:
+                    seen["closed"].add((repo, number))
+                    say(now, "github", f"closed {repo}#{number} (the SUP was reviewed)")
+    return check
+
+
+def _role(subject: str) -> str:
+    if subject.startswith("Re:"):
+        return "receipt"
+    if "to review" in subject:
+        return "HR digest"
+    return "SUP" if "stand-up" in subject else "other"
+
+
+def _play(world: World, step: Step, say: Printer) -> None:
+    original = world.sink.find(step.to, *step.words)
+    if original is None:
+        say(world.now, "skip", f"{step.who}: no mail to answer yet")
+        return
+    body = step.body
+    if "{first}" in body:
+        from mailsup.models import Sup
+
+        first = Sup.select().where(Sup.status == "submitted").order_by(Sup.id).first()
+        body = body.replace("{first}", str(first.id if first else 0))
+    _send(world.listen_port, _reply(original, body, step.who),
+          original["Reply-To"].addresses[0].addr_spec)
+    say(world.now, "reply", f"<- {step.who}: {body.splitlines()[0]}")
+
+
+def run_demo(keep: bool = False, as_json: bool = False) -> int:
+    from mailsup.jobs.tick import tick
+
+    folder = Path(tempfile.mkdtemp(prefix="mailsup-demo-"))
+    say = Printer(as_json)
+    world = World(folder)
+    try:
+        loaded = directory.load_file(Path(__file__).parent / "directory.toml",
+                                     world.settings.schedule)
+        _seed_github(world.github)
+        if not as_json:
+            print(f"mailsup demo in {folder}\n{loaded.summary()}; simulating Wed 25 and "
+                  f"Thu 26 November 2026 (UTC clock, a tick every 15 minutes)\n", flush=True)
+        steps, check = script(), _watch(world, say)
+        while world.now <= END:
+            for step in [s for s in steps if s.at <= world.now]:
+                steps.remove(step)
+                _play(world, step, say)
+            tick(world.settings, world.now)
+            check()
+            world.now += STEP
+        _summary(world, say, folder, keep)
+    finally:
+        world.close()
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+def _summary(world: World, say: Printer, folder: Path, keep: bool) -> None:
+    from mailsup.models import InboundMessage, OutboundMessage, Sup
+
+    counts = {
+        "mails_sent": OutboundMessage.select().where(OutboundMessage.status == "sent").count(),
+        "replies_received": InboundMessage.select().count(),
+        "slack_dms": len(world.slack.messages),
+        "github_requests": len(world.github.requests),
+        "sups": {s: Sup.select().where(Sup.status == s).count()
+                 for s in ("open", "submitted", "reviewed", "skipped")},
+    }
+    if say.as_json:
+        print(json.dumps({"directory": str(folder) if keep else None, "events": say.events,
+                          "totals": counts}, indent=2))
+        return
+    sups = ", ".join(f"{n} {status}" for status, n in counts["sups"].items())
+    print(f"\n{counts['mails_sent']} mails sent over SMTP, {counts['replies_received']} replies "
+          f"received over SMTP, {counts['slack_dms']} Slack DMs, "
+          f"{counts['github_requests']} GitHub API requests; SUPs: {sups}")
+    if keep:
+        print(f"Look around: mailsup --config {folder / 'mailsup.ini'} sup list")
+    else:
+        print("Run `mailsup demo --keep` to keep the database and look around.")
+    sys.stdout.flush()

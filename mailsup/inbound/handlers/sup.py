@@ -1,0 +1,107 @@
+"""A developer's reply to their SUP: read it, apply it, or explain what is missing."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mailsup import sup as sups
+from mailsup.directory import repos_of
+from mailsup.inbound import autoreply as answers
+from mailsup.inbound.reading import body
+from mailsup.inbound.reading import sup_reply as reply_parser
+from mailsup.models import Sup
+from mailsup.outbound import context as views
+
+if TYPE_CHECKING:
+    from mailsup.inbound.pipeline import Ctx
+
+HELP_WORDS = {"help", "?", "help me", "usage"}
+
+
+def handle(ctx: Ctx) -> None:
+    sup = Sup.get_or_none(Sup.id == ctx.identity.reference.ident)
+    if sup is None:
+        ctx.settle("refused", "sup_reply", "the token names a SUP that does not exist")
+        return
+    ctx.sup_id = sup.id
+    if not _authorised(ctx, sup):
+        return
+    if ctx.verdict.kind == "out_of_office":
+        sup.away = True
+        sup.save()
+        ctx.settle("ignored", "out_of_office",
+                   f"{ctx.verdict.reason}; {sup.reference} marked away (no nag)")
+        return
+    text = body.reply_text(ctx.msg)
+    if text.strip().lower().rstrip(".!") in HELP_WORDS:
+        _send_help(ctx, sup)
+        return
+    _apply(ctx, sup, text)
+
+
+def _authorised(ctx: Ctx, sup: Sup) -> bool:
+    identity = ctx.identity
+    if identity.person is not None and identity.person.id == sup.developer_id:
+        return True
+    reason = (f"From {identity.sender or '(none)'} is not an address of "
+              f"{sup.developer.email}, whose {sup.reference} this is")
+    ctx.settle("refused", "sup_reply", reason)
+    return False
+
+
+def _sent_text(sup: Sup) -> str:
+    request = sups.request_message(sup)
+    return request.text_body if request else sups.render_request(sup).text
+
+
+def _newer_applied(ctx: Ctx, sup: Sup):
+    """A reply applied after this one arrived: replaying this one must not undo it."""
+    from mailsup.models import InboundMessage
+
+    return (InboundMessage.select().where(
+        (InboundMessage.sup == sup) & (InboundMessage.status == "applied")
+        & (InboundMessage.kind == "sup_reply") & (InboundMessage.id != ctx.row.id)
+        & (InboundMessage.received_at > ctx.row.received_at)).first())
+
+
+def _apply(ctx: Ctx, sup: Sup, text: str) -> None:
+    newer = _newer_applied(ctx, sup)
+    if newer is not None:
+        ctx.settle("ignored", "sup_reply", f"older than inbound {newer.id}, which was "
+                   "applied already; not replacing it")
+        return
+    parsed = reply_parser.parse_reply(text, _sent_text(sup), views.assigned_tickets(sup.footprint),
+                                      repos_of(sup.client))
+    subject = answers.reply_subject(str(ctx.msg.get("Subject", "")))
+    if not parsed.ok:
+        answers.answer(ctx.settings, ctx.row, kind="refusal", role="refusal", subject=subject,
+                       context=_context(sup, parsed.as_fields()) | {
+                           "problems": parsed.problems, "unread": parsed.unread,
+                           "status": sup.status, "kept_plan": sup.plan},
+                       to=ctx.identity.sender, now=ctx.now, sup=sup,
+                       reply_to=sups.reply_to(ctx.settings, sup))
+        ctx.settle("refused", "sup_reply", *parsed.problems)
+        return
+    outcome = sups.submit(ctx.settings, sup, parsed.as_fields(), ctx.now, ctx.row.id)
+    escalated = bool(parsed.blockers) and bool(
+        sups.escalate(ctx.settings, sup, parsed.blockers, ctx.now, ctx.row.id)
+        or sups.escalation_recipients(sup))
+    answers.answer(ctx.settings, ctx.row, kind="receipt", role="receipt", subject=subject,
+                   context=_context(sup, parsed.as_fields()) | {"outcome": outcome,
+                                                                "escalated": escalated},
+                   to=ctx.identity.sender, now=ctx.now, sup=sup,
+                   reply_to=sups.reply_to(ctx.settings, sup), auto_submitted="auto-generated")
+    ctx.settle("applied", "sup_reply", f"{sup.reference} {outcome}")
+
+
+def _context(sup: Sup, fields: dict) -> dict:
+    return views.base_context(sup, "automatic answer to your reply") | {"fields": fields}
+
+
+def _send_help(ctx: Ctx, sup: Sup) -> None:
+    answers.answer(ctx.settings, ctx.row, kind="help", role="help",
+                   subject=answers.reply_subject(str(ctx.msg.get("Subject", ""))),
+                   context=views.base_context(sup, "automatic answer"),
+                   to=ctx.identity.sender, now=ctx.now, sup=sup,
+                   reply_to=sups.reply_to(ctx.settings, sup))
+    ctx.settle("applied", "help", "sent the short-form help")

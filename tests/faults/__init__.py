@@ -1,1 +1,0 @@
-"""Helpers for the fault and multi-worker tests: generated directories, child processes."""
