@@ -24,7 +24,8 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mailsup.github.api import MemoryEtagCache, iso_z, make_github  # noqa: E402
+from mailsup.clock import iso_z  # noqa: E402
+from mailsup.github.api import MemoryEtagCache, make_github  # noqa: E402
 from mailsup.github.collector import Activity, ClientFootprint, collect, summarise  # noqa: E402
 from mailsup.testing.github_api import GitHubDouble  # noqa: E402
 

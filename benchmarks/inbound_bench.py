@@ -6,7 +6,7 @@ An untimed tick creates N SUPs and queues their request mails. Each developer
 answers their own mail the way a mail client does (``Re:`` subject, threading
 headers, short answer lines on top, the whole request quoted below). Timed:
 ``store_raw`` of every reply (what a door does before it acknowledges), then
-``pipeline.process_pending`` (parse → dedupe → classify → authenticate → parse
+``runner.process_pending`` (parse → dedupe → classify → authenticate → parse
 the reply → apply to the SUP → queue the receipt). Every reply must end applied
 as a ``sup_reply`` with its receipt in the outbox, or the run fails.
 """
@@ -16,11 +16,8 @@ from __future__ import annotations
 import json
 import sys
 import time
-import uuid
 from datetime import timedelta
 from email import message_from_bytes, policy
-from email.message import EmailMessage
-from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +25,11 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.tick_bench import NOW, populate, workspace  # noqa: E402
-from mailsup.inbound import pipeline  # noqa: E402
+from mailsup.inbound import runner  # noqa: E402
 from mailsup.inbound.store import store_raw  # noqa: E402
 from mailsup.jobs.tick import tick  # noqa: E402
 from mailsup.models import InboundMessage, OutboundMessage, Person, Sup  # noqa: E402
+from mailsup.testing.replies import make_reply  # noqa: E402
 
 REPLY_AT = NOW + timedelta(minutes=30)
 PLANS = ("ship the login fix", "review the billing PR\npair with the platform team",
@@ -39,24 +37,12 @@ PLANS = ("ship the login fix", "review the billing PR\npair with the platform te
 SCHEDULING = ("full day", "part day", "")
 
 
-def make_reply(original: EmailMessage, sender: str, k: int) -> bytes:
-    """A threaded reply with answer lines on top and the request quoted (as tests do)."""
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = original["Reply-To"].addresses[0].addr_spec
-    msg["Subject"] = f"Re: {original['Subject']}"
-    msg["Date"] = format_datetime(REPLY_AT)
-    msg["Message-ID"] = f"<{uuid.uuid4().hex}@client.example>"
-    msg["In-Reply-To"] = original["Message-ID"]
-    msg["References"] = original["Message-ID"]
-    answer = f"plan: {PLANS[k % len(PLANS)]}"
+def answer(k: int) -> str:
+    """The k-th reply's answer lines (plans and scheduling values in turn)."""
+    text = f"plan: {PLANS[k % len(PLANS)]}"
     if SCHEDULING[k % len(SCHEDULING)]:
-        answer += f"\nscheduling: {SCHEDULING[k % len(SCHEDULING)]}"
-    text = original.get_body(("plain",)).get_content()
-    quoted = "\n".join("> " + line if line else ">" for line in text.splitlines())
-    msg.set_content(f"{answer}\n\nOn Wed, 25 Nov 2026 at 06:00, mailsup <sup@mailsup.test> "
-                    f"wrote:\n{quoted}\n")
-    return msg.as_bytes()
+        text += f"\nscheduling: {SCHEDULING[k % len(SCHEDULING)]}"
+    return text
 
 
 def build_replies() -> list[tuple[str, list[str], bytes]]:
@@ -68,7 +54,7 @@ def build_replies() -> list[tuple[str, list[str], bytes]]:
     for k, row in enumerate(rows):
         original = message_from_bytes(bytes(row.raw), policy=policy.default)
         email = row.recipients[0]
-        raw = make_reply(original, f"{names[email]} <{email}>", k)
+        raw = make_reply(original, answer(k), sender=f"{names[email]} <{email}>", date=REPLY_AT)
         replies.append((email, [str(original["Reply-To"].addresses[0].addr_spec)], raw))
     return replies
 
@@ -103,7 +89,7 @@ def run(quick: bool, scale: float = 1.0) -> dict[str, Any]:
         replies = build_replies()
         store_s = store_all(replies)
         start = time.perf_counter()
-        done = pipeline.process_pending(ws.settings, REPLY_AT)
+        done = runner.process_pending(ws.settings, REPLY_AT)
         process_s = time.perf_counter() - start
         if len(done) != count:
             raise AssertionError(f"processed {len(done)} of {count}")

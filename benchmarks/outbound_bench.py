@@ -20,7 +20,6 @@ import asyncio
 import json
 import re
 import smtplib
-import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -40,6 +39,7 @@ from mailsup import sup as sups  # noqa: E402
 from mailsup.jobs.tick import tick  # noqa: E402
 from mailsup.models import OutboundMessage, Sup  # noqa: E402
 from mailsup.outbound import sender  # noqa: E402
+from mailsup.testing import free_port  # noqa: E402
 
 Mail = tuple[str, list[str], bytes]  # envelope sender, recipients, message bytes
 
@@ -59,12 +59,6 @@ class CountingHandler:
 class Sink:
     port: int
     handler: CountingHandler
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager

@@ -20,7 +20,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import textwrap
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +39,7 @@ from mailsup.config import Settings  # noqa: E402
 from mailsup.jobs.tick import tick  # noqa: E402
 from mailsup.models import Client, Membership, Org, Person, Sup, Team, db  # noqa: E402
 from mailsup.outbound import sender  # noqa: E402
+from mailsup.testing.config import write_config  # noqa: E402
 
 # Wednesday 06:30 UTC: every UTC developer's 06:00 SUP is due and none is late.
 NOW = datetime(2026, 11, 25, 6, 30, tzinfo=UTC)
@@ -56,22 +56,9 @@ class Workspace:
 
 
 def write_ini(path: Path, smtp_port: int | None) -> Path:
-    """The minimal config of tests/conftest.py; an empty host writes .eml files instead."""
-    host = "127.0.0.1" if smtp_port else ""
-    path.write_text(textwrap.dedent(f"""\
-        [mailsup]
-        database = sqlite:///{path.parent / 'mailsup.db'}
-        secret = bench-secret
-        reply_address = sup@mailsup.test
-
-        [smtp]
-        host = {host}
-        port = {smtp_port or 25}
-        security = none
-        from = mailsup <sup@mailsup.test>
-        outbox_dir = outbox
-        """), encoding="utf-8")
-    return path
+    """The tests' minimal config; an empty host writes .eml files instead."""
+    return write_config(path, f"sqlite:///{path.parent / 'mailsup.db'}", smtp_port,
+                        secret="bench-secret")
 
 
 @contextmanager

@@ -1,7 +1,9 @@
-"""Business days and local instants.
+"""All time in one place: the clock, stored instants, local instants, business days.
 
-Every offset comes from zoneinfo for the day in question, never from a fixed
-UTC offset, so daylight-saving changes in one zone but not another just work.
+Stored instants are naive UTC (the database's convention); local time exists
+only at the edges. Every offset comes from zoneinfo for the day in question,
+never from a fixed UTC offset, so daylight-saving changes in one zone but not
+another just work.
 """
 
 from __future__ import annotations
@@ -15,7 +17,48 @@ import holidays as holidays_lib
 from mailsup.errors import UserError
 from mailsup.models import Person
 
-UTC = UTC
+
+def utc_now() -> datetime:
+    """The real clock; every job takes ``now`` instead, so only the edges call this."""
+    return datetime.now(UTC)
+
+
+def utcnow_naive(now: datetime) -> datetime:
+    """Normalise an aware instant to the naive UTC the database stores."""
+    if now.tzinfo is None:
+        return now
+    return now.astimezone(UTC).replace(tzinfo=None)
+
+
+def stamp(value: datetime | date | None) -> str | None:
+    """A stored instant (naive UTC) or a day as ISO 8601 text, instants marked ``Z``."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat() + ("Z" if value.tzinfo is None else "")
+    return value.isoformat()
+
+
+def iso_z(dt: datetime) -> str:
+    """GitHub's own timestamp form, so query strings (and cache keys) are stable."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    """An aware UTC instant from ISO 8601 text such as GitHub's ``2026-11-25T09:00:00Z``."""
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def floor_hour(dt: datetime) -> datetime:
+    """Query bounds snap to the hour so successive ticks reuse URLs and get 304s."""
+    return dt.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def ceil_hour(dt: datetime) -> datetime:
+    floor = floor_hour(dt)
+    return floor if floor == dt else floor + timedelta(hours=1)
 
 
 class UnknownTimeZone(UserError, ValueError):
@@ -39,6 +82,11 @@ def aware(now: datetime) -> datetime:
 
 def local_date(now: datetime, tz_name: str) -> date:
     return aware(now).astimezone(zone(tz_name)).date()
+
+
+def end_of_local_day(day: date, tz_name: str) -> datetime:
+    """The naive-UTC instant at which ``day`` ends in ``tz_name`` (the next local midnight)."""
+    return utcnow_naive(local_instant(day + timedelta(days=1), time(0, 0), tz_name))
 
 
 def local_instant(day: date, at: time, tz_name: str) -> datetime:

@@ -1,8 +1,10 @@
 """Load ``mailsup.ini`` plus environment overrides into typed settings.
 
 The section and key names are a contract with operators (design §8): add keys,
-never rename them. Every default lives in ``DEFAULTS`` so that the sample file,
-the embedded demo and the tests all agree on one set of values.
+never rename them. Every default lives in one place, the packaged
+``mailsup/mailsup.ini``: it is read first, then the operator's file, then the
+environment, so the sample, the embedded demo and the tests all agree on one
+set of values.
 """
 
 from __future__ import annotations
@@ -18,51 +20,9 @@ from mailsup.errors import UserError
 
 DEFAULT_PATH = "mailsup.ini"
 
-DEFAULTS: dict[str, dict[str, str]] = {
-    "mailsup": {
-        "database": "sqlite:///mailsup.db",
-        "secret": "",
-        "reply_address": "sup@example.com",
-        "management": "",
-    },
-    "smtp": {
-        "host": "",
-        "port": "587",
-        "security": "starttls",
-        "username": "",
-        "password": "",
-        "from": "mailsup <sup@example.com>",
-        "outbox_dir": "mail/outbox",
-        "timeout": "30",
-        "give_up_hours": "48",
-    },
-    "imap": {
-        "host": "",
-        "port": "993",
-        "security": "tls",
-        "username": "",
-        "password": "",
-        "folder": "INBOX",
-        "processed_folder": "mailsup/processed",
-    },
-    "inbound": {
-        "listen": "127.0.0.1:8025",
-        "max_message_bytes": "10485760",
-        "require_dmarc": "no",
-        "authserv_id": "",
-        "auto_reply_interval_minutes": "60",
-    },
-    "schedule": {
-        "sup_time": "06:00",
-        "create_until": "18:00",
-        "nag_time": "09:30",
-        "team_digest_time": "10:30",
-        "hr_digest_time": "11:00",
-        "review_sla_days": "1",
-    },
-    "github": {"token": "", "base_url": "https://api.github.com"},
-    "slack": {"token": "", "base_url": "https://slack.com/api/"},
-}
+# The defaults: every key with its default value and a comment, read before the
+# operator's file (Mailman's schema.cfg). `mailsup init` copies it.
+PACKAGED = Path(__file__).resolve().parent / "mailsup.ini"
 
 # Secrets may stay out of the file (design §8).
 ENV_OVERRIDES = {
@@ -186,10 +146,22 @@ def resolve_path(explicit: str | None) -> Path:
     return Path(explicit or os.environ.get("MAILSUP_CONFIG") or DEFAULT_PATH)
 
 
-def read_values(path: Path) -> dict[str, dict[str, str]]:
-    parser = configparser.ConfigParser(
+def _parser() -> configparser.ConfigParser:
+    return configparser.ConfigParser(
         inline_comment_prefixes=(";", "#"), interpolation=None, default_section="__none__"
     )
+
+
+def defaults() -> dict[str, dict[str, str]]:
+    """Every section and key with its default, from the packaged ``mailsup.ini``."""
+    parser = _parser()
+    with open(PACKAGED, encoding="utf-8") as handle:
+        parser.read_file(handle)
+    return {section: dict(parser[section]) for section in parser.sections()}
+
+
+def read_values(path: Path) -> dict[str, dict[str, str]]:
+    parser = _parser()
     try:
         with open(path, encoding="utf-8") as handle:
             parser.read_file(handle)
@@ -203,7 +175,7 @@ def read_values(path: Path) -> dict[str, dict[str, str]]:
     except (configparser.Error, UnicodeDecodeError) as exc:
         first = str(exc).strip().splitlines()[0]
         raise ConfigError(f"{path}: cannot parse: {first}") from None
-    values = {section: dict(keys) for section, keys in DEFAULTS.items()}
+    values = defaults()
     for section in parser.sections():
         values.setdefault(section, {}).update(parser[section])
     for name, (section, key) in ENV_OVERRIDES.items():

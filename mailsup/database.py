@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 from urllib.parse import parse_qs, unquote, urlparse
 
 from peewee import Database, PostgresqlDatabase, SqliteDatabase
 from playhouse.migrate import SchemaMigrator
 
+from mailsup.clock import utc_now, utcnow_naive
 from mailsup.config import ConfigError
 from mailsup.models import ALL_MODELS, SchemaVersion, db
 
-log = logging.getLogger("mailsup.db")
+log = logging.getLogger(__name__)
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -115,7 +115,7 @@ def migrate() -> int:
         with db.atomic():
             step(migrator)
             SchemaVersion.create(
-                version=number, applied_at=datetime.now(UTC).replace(tzinfo=None)
+                version=number, applied_at=utcnow_naive(utc_now())
             )
         log.info("schema migrated to version %d", number)
     return len(MIGRATIONS)

@@ -164,61 +164,66 @@ def _check_unique_addresses(people: list[dict]) -> None:
             raise DirectoryError(f"{alias.email} is already an alias of {alias.person.email}")
 
 
+def _person_ref(emails: set[str]):
+    def ref(value: object, where: str) -> str:
+        email = _email(value, where)
+        if email not in emails:
+            raise DirectoryError(f"{where}: {email} is not in [[people]]; add them there first")
+        return email
+    return ref
+
+
+def _validate_client(entry: dict, where: str, person_ref,
+                     base_schedule: Schedule | None) -> dict:
+    slug = entry.get("slug")
+    if not slug:
+        raise DirectoryError(f"{where}: slug is required")
+    schedule = dict(entry.get("schedule", {}))
+    if base_schedule is not None:
+        try:
+            base_schedule.override(schedule, f"{where}.schedule")
+        except ConfigError as exc:
+            raise DirectoryError(str(exc)) from None
+    return {
+        "slug": str(slug),
+        "name": str(entry.get("name") or slug),
+        "orgs": [str(o) for o in entry.get("orgs", [])],
+        "hr": person_ref(entry["hr"], f"{where}.hr") if entry.get("hr") else None,
+        "hr_repo": entry.get("hr_repo") or None,
+        "delivery_managers": [
+            person_ref(e, f"{where}.delivery_managers")
+            for e in entry.get("delivery_managers", [])
+        ],
+        "schedule": schedule,
+    }
+
+
+def _validate_team(entry: dict, where: str, person_ref, known_orgs: set[str]) -> dict:
+    if entry.get("org") not in known_orgs:
+        raise DirectoryError(f"{where}: org {entry.get('org')!r} belongs to no client")
+    if not entry.get("slug"):
+        raise DirectoryError(f"{where}: slug is required")
+    dm = entry.get("delivery_manager")
+    return {
+        "org": entry["org"],
+        "slug": str(entry["slug"]),
+        "name": str(entry.get("name") or entry["slug"]),
+        "members": [person_ref(m, f"{where}.members") for m in entry.get("members", [])],
+        "delivery_manager": person_ref(dm, f"{where}.delivery_manager") if dm else None,
+    }
+
+
 def validate(data: dict, known_people: set[str], base_schedule: Schedule | None = None) -> dict:
     """Check the whole file; returns normalised data or raises DirectoryError."""
     _check_keys(data)
     people = [_validate_person(p, f"people[{i}]") for i, p in enumerate(data.get("people", []))]
     _check_unique_addresses(people)
-    emails = {p["email"] for p in people} | known_people
-
-    def person_ref(value: object, where: str) -> str:
-        email = _email(value, where)
-        if email not in emails:
-            raise DirectoryError(f"{where}: {email} is not in [[people]]; add them there first")
-        return email
-
-    clients, orgs = [], {}
-    for i, entry in enumerate(data.get("clients", [])):
-        where = f"clients[{i}]"
-        slug = entry.get("slug")
-        if not slug:
-            raise DirectoryError(f"{where}: slug is required")
-        schedule = dict(entry.get("schedule", {}))
-        if base_schedule is not None:
-            try:
-                base_schedule.override(schedule, f"{where}.schedule")
-            except ConfigError as exc:
-                raise DirectoryError(str(exc)) from None
-        for org in entry.get("orgs", []):
-            orgs[str(org)] = slug
-        clients.append({
-            "slug": str(slug),
-            "name": str(entry.get("name") or slug),
-            "orgs": [str(o) for o in entry.get("orgs", [])],
-            "hr": person_ref(entry["hr"], f"{where}.hr") if entry.get("hr") else None,
-            "hr_repo": entry.get("hr_repo") or None,
-            "delivery_managers": [
-                person_ref(e, f"{where}.delivery_managers")
-                for e in entry.get("delivery_managers", [])
-            ],
-            "schedule": schedule,
-        })
-    known_orgs = set(orgs) | {o.login for o in Org.select()}
-    teams = []
-    for i, entry in enumerate(data.get("teams", [])):
-        where = f"teams[{i}]"
-        if entry.get("org") not in known_orgs:
-            raise DirectoryError(f"{where}: org {entry.get('org')!r} belongs to no client")
-        if not entry.get("slug"):
-            raise DirectoryError(f"{where}: slug is required")
-        dm = entry.get("delivery_manager")
-        teams.append({
-            "org": entry["org"],
-            "slug": str(entry["slug"]),
-            "name": str(entry.get("name") or entry["slug"]),
-            "members": [person_ref(m, f"{where}.members") for m in entry.get("members", [])],
-            "delivery_manager": person_ref(dm, f"{where}.delivery_manager") if dm else None,
-        })
+    person_ref = _person_ref({p["email"] for p in people} | known_people)
+    clients = [_validate_client(entry, f"clients[{i}]", person_ref, base_schedule)
+               for i, entry in enumerate(data.get("clients", []))]
+    known_orgs = {o for c in clients for o in c["orgs"]} | {o.login for o in Org.select()}
+    teams = [_validate_team(entry, f"teams[{i}]", person_ref, known_orgs)
+             for i, entry in enumerate(data.get("teams", []))]
     repos = []
     for i, entry in enumerate(data.get("repos", [])):
         if entry.get("org") not in known_orgs or not entry.get("name"):
@@ -325,6 +330,11 @@ def load_file(path: Path, base_schedule: Schedule | None = None) -> LoadReport:
     data = read_file(path)
     known = {p.email for p in Person.select(Person.email)}
     return apply(validate(data, known, base_schedule))
+
+
+def schedule_for(settings, client: Client) -> Schedule:
+    """The client's schedule: ``[schedule]`` of ``settings`` with its ``[clients.schedule]``."""
+    return settings.schedule.override(client.schedule or {}, f"client {client.slug} schedule")
 
 
 def developers_of(client: Client) -> list[Person]:

@@ -8,7 +8,6 @@ idempotent, so a job that runs twice or after a crash finds its earlier work.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 from peewee import (
     BigIntegerField,
@@ -226,7 +225,30 @@ class Effect(BaseModel):
     """One record per side effect (nag, escalation, digest, ticket, Slack DM).
 
     The unique ``key`` is taken before the effect is queued, in the same
-    transaction, so a second tick finds it and does nothing.
+    transaction, so a second tick finds it and does nothing. Keys are stored in
+    operators' databases, so their formats never change; ``Keys`` below is the
+    only code that builds or reads them. Every format in use:
+
+    Effect.key (and, where the same key names the mail, OutboundMessage.key):
+      ``nag:{sup_id}``                      the email reminder (outbox key too)
+      ``escalation:{sup_id}:{inbound_id}``  a blocker escalation (outbox key too)
+      ``hr_digest:{client_slug}:{day}``     the HR digest of a client's HR-local day
+      ``team_digest:{team_id}:{day}``       the team digest of a day (outbox key too)
+      ``overdue:{sup_id}``                  the overdue-review GitHub issue
+      ``overdue_closed:{sup_id}``           that issue closed after review
+      ``slack_nag:{sup_id}``                the Slack DM after the email reminder
+      ``slack_hr:{hr_digest_effect_id}``    the Slack nudge about an HR digest
+      ``applied:{inbound_id}``              an inbound message whose effects happened
+
+    OutboundMessage.key only:
+      ``sup_request:{sup_id}``              the SUP email
+      ``hr_digest:{hr_digest_effect_id}``   the HR digest mail (an id, unlike the Effect)
+      ``{answer_kind}:{inbound_id}``        an answer to inbound mail: ``receipt``,
+                                            ``refusal``, ``help``, ``command_results``
+
+    AutoReplyLog.address (loop protection budgets):
+      ``{address}``                         answers to a known reference
+      ``unreferenced:{address}``            answers to mail without a valid reference
     """
 
     key = CharField(unique=True)
@@ -235,6 +257,72 @@ class Effect(BaseModel):
     created_at = DateTimeField()
     done_at = DateTimeField(null=True)
     data = JSONField(default=dict)
+
+
+class Keys:
+    """Builders and readers of the stored key formats listed in ``Effect``."""
+
+    @staticmethod
+    def sup_request(sup_id: int) -> str:
+        return f"sup_request:{sup_id}"
+
+    @staticmethod
+    def nag(sup_id: int) -> str:
+        return f"nag:{sup_id}"
+
+    @staticmethod
+    def escalation(sup_id: int, inbound_id: int) -> str:
+        return f"escalation:{sup_id}:{inbound_id}"
+
+    @staticmethod
+    def hr_digest(client_slug: str, day) -> str:
+        return f"hr_digest:{client_slug}:{day}"
+
+    @staticmethod
+    def hr_digest_prefix(client_slug: str) -> str:
+        return f"hr_digest:{client_slug}:"
+
+    @staticmethod
+    def hr_digest_mail(effect_id: int) -> str:
+        return f"hr_digest:{effect_id}"
+
+    @staticmethod
+    def hr_digest_mail_effect(key: str) -> int | None:
+        """The digest Effect id of an HR digest *mail* key, else None."""
+        kind, _, rest = key.partition(":")
+        return int(rest) if kind == "hr_digest" and rest.isdigit() else None
+
+    @staticmethod
+    def team_digest(team_id: int, day) -> str:
+        return f"team_digest:{team_id}:{day}"
+
+    @staticmethod
+    def overdue(sup_id: int) -> str:
+        return f"overdue:{sup_id}"
+
+    @staticmethod
+    def overdue_closed(sup_id: int) -> str:
+        return f"overdue_closed:{sup_id}"
+
+    @staticmethod
+    def slack_nag(sup_id: int) -> str:
+        return f"slack_nag:{sup_id}"
+
+    @staticmethod
+    def slack_hr(digest_id: int) -> str:
+        return f"slack_hr:{digest_id}"
+
+    @staticmethod
+    def applied(inbound_id: int) -> str:
+        return f"applied:{inbound_id}"
+
+    @staticmethod
+    def answer(kind: str, inbound_id: int) -> str:
+        return f"{kind}:{inbound_id}"
+
+    @staticmethod
+    def unreferenced_budget(address: str) -> str:
+        return f"unreferenced:{address}"
 
 
 class GithubCache(BaseModel):
@@ -258,12 +346,4 @@ ALL_MODELS = [
     Membership, Sup, InboundMessage, ImapState, OutboundMessage, Effect, GithubCache,
     AutoReplyLog,
 ]
-
-
-def utcnow_naive(now: datetime) -> datetime:
-    """Normalise an aware instant to the naive UTC the database stores."""
-
-    if now.tzinfo is None:
-        return now
-    return now.astimezone(UTC).replace(tzinfo=None)
 

@@ -11,11 +11,12 @@ import json
 import zlib
 from datetime import datetime
 
-from mailsup.models import Person, Sup, utcnow_naive
+from mailsup.clock import stamp, utcnow_naive
+from mailsup.models import Person, Sup
 
 
 def _stamp(now: datetime) -> str:
-    return utcnow_naive(now).isoformat() + "Z"
+    return stamp(utcnow_naive(now))
 
 
 def version(sup: Sup) -> str:

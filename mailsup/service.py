@@ -5,36 +5,95 @@ Threads with clear jobs, one loop shape each: the scheduler ticks every minute
 signals it, the SMTP listener and the IMAP door only store. SIGTERM/SIGINT
 stop the doors first (no new mail accepted), then let each loop finish the
 message in hand.
+
+One leader runs the schedule when several workers share PostgreSQL:
+``pg_try_advisory_lock`` on a dedicated connection that never goes back to a
+pool, so the lock lives exactly as long as the holder's session and a dead
+leader's lock is released by the server. Unique keys still make a double
+leader harmless; the lock only saves work.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
+import socket
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import schedule
+from peewee import PostgresqlDatabase
 
+from mailsup.clock import utc_now
 from mailsup.config import Settings
-from mailsup.inbound import pipeline
+from mailsup.errors import UserError
+from mailsup.inbound import runner
+from mailsup.inbound.doors.imap import ImapDoor
+from mailsup.inbound.doors.smtp import make_controller, parse_listen
 from mailsup.jobs.tick import tick
-from mailsup.leader import Leadership
 from mailsup.models import db
 from mailsup.outbound import sender
 
-log = logging.getLogger("mailsup.service")
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
+LOCK_KEY = 0x6D61696C737570  # "mailsup"
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
+
+class Leadership:
+    def __init__(self) -> None:
+        self._conn = None
+        self.is_leader = False
+
+    def try_acquire(self) -> bool:
+        """True if this process leads now; cheap to call every minute."""
+        database = db.obj
+        if not isinstance(database, PostgresqlDatabase):
+            self.is_leader = True  # SQLite: one host; unique keys guard the rest
+            return True
+        if self.is_leader and self._alive():
+            return True
+        self._close()
+        try:
+            self._conn = database._connect()
+            self._conn.autocommit = True
+            with self._conn.cursor() as cur:
+                cur.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,))
+                self.is_leader = bool(cur.fetchone()[0])
+        except Exception as exc:  # noqa: BLE001 - no database, no leadership this minute
+            log.warning("leader check failed: %s", exc)
+            self._close()
+            self.is_leader = False
+        if not self.is_leader:
+            self._close()
+        return self.is_leader
+
+    def _alive(self) -> bool:
+        try:
+            with self._conn.cursor() as cur:
+                cur.execute("SELECT 1")
+            return True
+        except Exception:  # noqa: BLE001 - the session (and its lock) is gone
+            self.is_leader = False
+            return False
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:  # noqa: BLE001
+                pass
+        self._conn = None
+
+    def release(self) -> None:
+        self._close()
+        self.is_leader = False
 
 
 class Service:
-    def __init__(self, settings: Settings, clock: Clock = _utc_now, tick_seconds: int = 60,
+    def __init__(self, settings: Settings, clock: Clock = utc_now, tick_seconds: int = 60,
                  smtp: bool = True, imap: bool = True):
         self.settings = settings
         self.clock = clock
@@ -73,7 +132,7 @@ class Service:
             self.inbound_ready.wait(5)
             self.inbound_ready.clear()
             try:
-                done = pipeline.process_pending(self.settings, self.clock())
+                done = runner.process_pending(self.settings, self.clock())
                 if done:
                     sender.flush(self.settings, self.clock())  # receipts go out at once
             except Exception:  # noqa: BLE001 - rows stay stored; the loop goes on
@@ -82,8 +141,6 @@ class Service:
                 db.close()
 
     def imap_loop(self) -> None:
-        from mailsup.inbound.doors.imap import ImapDoor
-
         # A short IDLE wait lets SIGTERM stop the loop within a second; the
         # IDLE command itself is still renewed only every idle_renew seconds.
         door = ImapDoor(self.settings, clock=self.clock, idle_timeout=1.0)
@@ -104,11 +161,6 @@ class Service:
         """Fail with one line before printing "running" if the port is taken."""
         if not self.use_smtp:
             return
-        import socket
-
-        from mailsup.errors import UserError
-        from mailsup.inbound.doors.smtp import parse_listen
-
         host, port = parse_listen(self.settings.inbound.listen)
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -120,8 +172,6 @@ class Service:
 
     def start(self) -> None:
         if self.use_smtp:
-            from mailsup.inbound.doors.smtp import make_controller
-
             self.controller = make_controller(self.settings, self.clock,
                                               on_stored=lambda _id: self.inbound_ready.set())
             self.controller.start()
@@ -160,8 +210,6 @@ def run_once(settings: Settings, now: datetime) -> dict:
     """Cron style: poll IMAP once, process stored mail, run the jobs, flush."""
     polled = 0
     if settings.imap.host:
-        from mailsup.inbound.doors.imap import ImapDoor
-
         door = ImapDoor(settings, clock=lambda: now)
         try:
             polled = door.poll_once().stored

@@ -27,7 +27,7 @@ from slack_sdk.http_retry import (
 )
 from slack_sdk.web import SlackResponse
 
-log = logging.getLogger("mailsup.slack")
+log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
 DEFAULT_TIMEOUT = 10

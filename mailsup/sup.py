@@ -1,7 +1,9 @@
-"""The SUP lifecycle: create (with its window and footprint) and queue its email.
+"""The SUP lifecycle: window, create and queue its email, submit + snapshot, escalate.
 
 A SUP's window starts at the developer's previous *submitted* SUP for the
 client, so every GitHub event lands in exactly one snapshot (design §4).
+The queries that find SUPs for people (lists, previous/next) live here too,
+so the CLI and the pages ask the same questions the same way.
 """
 
 from __future__ import annotations
@@ -10,16 +12,30 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from peewee import IntegrityError
+from peewee import IntegrityError, fn
 
 from mailsup import tokens
-from mailsup.clock import Calendar, local_instant
+from mailsup.clock import Calendar, local_instant, utcnow_naive
+from mailsup.clock import stamp as clock_stamp
 from mailsup.config import Schedule, Settings
-from mailsup.models import Client, Person, Sup, db, utcnow_naive
-from mailsup.outbound import compose, outbox
-from mailsup.outbound import context as views
+from mailsup.github import api as github_api
+from mailsup.github import footprints
+from mailsup.models import (
+    Client,
+    DeliveryManager,
+    Effect,
+    Keys,
+    Membership,
+    Org,
+    OutboundMessage,
+    Person,
+    Sup,
+    Team,
+    db,
+)
+from mailsup.outbound import compose, messages, outbox
 
-log = logging.getLogger("mailsup.sup")
+log = logging.getLogger(__name__)
 
 NAG_GRACE = timedelta(hours=1)
 
@@ -41,8 +57,6 @@ class Due:
 
 def latest_submitted(client: Client) -> dict[int, Sup]:
     """Each developer's latest submitted SUP for ``client``, in one query."""
-    from peewee import fn
-
     latest = (Sup.select(Sup.developer.alias("dev"), fn.MAX(Sup.submitted_at).alias("at"))
               .where((Sup.client == client) & Sup.submitted_at.is_null(False))
               .group_by(Sup.developer))
@@ -107,24 +121,22 @@ def create(due: Due, now: datetime, footprint: dict | None, note: str | None) ->
 
 
 def reply_to(settings: Settings, sup: Sup) -> str:
-    return tokens.reply_address(settings.reply_address, tokens.sign(settings.secret, "s", sup.id))
+    return tokens.address_for(settings, "s", sup.id)
 
 
 def render_request(sup: Sup) -> compose.Rendered:
-    return compose.render("sup_request", views.sup_subject(sup), views.sup_request_context(sup))
+    return compose.render(messages.sup_request(sup))
 
 
 def queue_request(settings: Settings, sup: Sup, now: datetime):
     return outbox.enqueue(
-        settings, key=f"sup_request:{sup.id}", kind="sup_request", to=[sup.developer.email],
+        settings, key=Keys.sup_request(sup.id), kind="sup_request", to=[sup.developer.email],
         rendered=render_request(sup), now=now, sup=sup, reply_to=reply_to(settings, sup),
     )
 
 
-def request_message(sup: Sup):
-    from mailsup.models import OutboundMessage
-
-    return OutboundMessage.get_or_none(OutboundMessage.key == f"sup_request:{sup.id}")
+def request_message(sup: Sup) -> OutboundMessage | None:
+    return OutboundMessage.get_or_none(OutboundMessage.key == Keys.sup_request(sup.id))
 
 
 def create_and_queue(settings: Settings, due: Due, now: datetime, footprint: dict | None,
@@ -148,22 +160,18 @@ def snapshot(settings: Settings, sup: Sup,
     window closes at the email's instant, so the next SUP picks up the rest:
     nothing is lost, nothing counted twice.
     """
-    from mailsup.github import footprints
-
     per_person, note = footprints.gather(settings, sup.client,
                                          {sup.developer: (sup.window_start, until)})
     fresh = per_person.get(sup.developer.email)
     if fresh is not None:
         return fresh, until, note
-    if settings.github.token and sup.developer.github:
+    if github_api.configured(settings) and sup.developer.github:
         return sup.footprint, sup.created_at, note
     return sup.footprint, until, sup.footprint_note
 
 
 def _start_after_other_snapshots(sup: Sup) -> datetime:
     """Two SUPs open at once (one answered late) must not snapshot the same events."""
-    from peewee import fn
-
     latest = (Sup.select(fn.MAX(Sup.window_end))
               .where((Sup.developer == sup.developer) & (Sup.client == sup.client)
                      & (Sup.id != sup.id) & Sup.submitted_at.is_null(False)).scalar())
@@ -177,7 +185,7 @@ def submit(settings: Settings, sup: Sup, fields: dict, now: datetime, inbound_id
     stamp = utcnow_naive(now)
     if sup.status == "reviewed":
         sup.amendments = (sup.amendments or []) + [
-            {"at": stamp.isoformat() + "Z", "inbound": inbound_id, "fields": fields}]
+            {"at": clock_stamp(stamp), "inbound": inbound_id, "fields": fields}]
         sup.save()
         return "amended"
     outcome = "replaced" if sup.status == "submitted" else "submitted"
@@ -196,8 +204,6 @@ def submit(settings: Settings, sup: Sup, fields: dict, now: datetime, inbound_id
 
 
 def escalation_recipients(sup: Sup) -> list[str]:
-    from mailsup.models import DeliveryManager, Membership, Org, Team
-
     emails = {dm.person.email for dm in DeliveryManager.select().where(
         DeliveryManager.client == sup.client)}
     teams = (Team.select().join(Membership).switch(Team).join(Org)
@@ -208,23 +214,46 @@ def escalation_recipients(sup: Sup) -> list[str]:
 
 def escalate(settings: Settings, sup: Sup, blockers: str, now: datetime, inbound_id: int):
     """One escalation mail per reply that carries blockers, to the delivery managers."""
-    from mailsup.models import Effect
-
     recipients = escalation_recipients(sup)
     if not recipients:
         log.warning("%s has blockers but %s has no delivery manager", sup.reference,
                     sup.client.slug)
         return None
-    key = f"escalation:{sup.id}:{inbound_id}"
+    key = Keys.escalation(sup.id, inbound_id)
     if Effect.get_or_none(Effect.key == key):
         return None
-    ctx = views.base_context(sup, "blocker escalation") | {
-        "developer_name": sup.developer.name, "developer_email": sup.developer.email,
-        "blockers_lines": blockers.splitlines(), "plan_lines": (sup.plan or "").splitlines()}
-    rendered = compose.render("escalation", f"[{sup.reference}] Blocker: {sup.developer.name} "
-                              f"({sup.client.name})", ctx)
+    rendered = compose.render(messages.escalation(sup, blockers))
     with db.atomic():
         Effect.create(key=key, kind="escalation", sup=sup, created_at=utcnow_naive(now),
                       done_at=utcnow_naive(now), data={"to": recipients})
         return outbox.enqueue(settings, key=key, kind="escalation", to=recipients,
                               rendered=rendered, now=now, sup=sup)
+
+
+# --- finding SUPs (the CLI's and the pages' questions) ----------------------
+
+def neighbours(sup: Sup) -> tuple[int | None, int | None]:
+    """Previous and next SUP of the same developer for the same client."""
+    same = (Sup.developer == sup.developer) & (Sup.client == sup.client)
+    prev = Sup.select(Sup.id).where(same & (Sup.day < sup.day)).order_by(Sup.day.desc()).first()
+    nxt = Sup.select(Sup.id).where(same & (Sup.day > sup.day)).order_by(Sup.day).first()
+    return (prev.id if prev else None, nxt.id if nxt else None)
+
+
+def select_sups(client: str | None = None, developer: str | None = None,
+                status: str | None = None, since: date | None = None,
+                until: date | None = None):
+    """SUPs by client slug, developer email, status and day range, oldest first."""
+    query = Sup.select(Sup, Person, Client).join(Person, on=(Sup.developer == Person.id)) \
+        .switch(Sup).join(Client)
+    if client:
+        query = query.where(Client.slug == client)
+    if developer:
+        query = query.where(Person.email == developer.lower())
+    if status:
+        query = query.where(Sup.status == status)
+    if since:
+        query = query.where(Sup.day >= since)
+    if until:
+        query = query.where(Sup.day <= until)
+    return query.order_by(Sup.day, Client.slug, Person.email)

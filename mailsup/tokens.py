@@ -53,6 +53,15 @@ def reply_address(base: str, token: str) -> str:
     return f"{local}+{token}@{domain}"
 
 
+def address_for(settings, kind: str, ident: int) -> str:
+    """The one builder of signed addresses: ``sup+<kind><id>-<mac>@domain``.
+
+    ``settings`` is the loaded ``Settings`` (its ``secret`` and
+    ``reply_address``); the kinds are ``KINDS``.
+    """
+    return reply_address(settings.reply_address, sign(settings.secret, kind, ident))
+
+
 def token_from_address(base: str, address: str) -> str | None:
     """Extract the token from ``local+token@domain`` if it is our address."""
     local, _, domain = base.lower().partition("@")

@@ -5,9 +5,8 @@
     python3 scripts/screenshots.py --out DIR receipt nag
     python3 scripts/screenshots.py --html-only          # just the .html files
 
-Contexts are built the way the code that sends each mail builds them
-(``mailsup/views.py``, ``mailsup/jobs/digests.py``, ``mailsup/inbound/*.py``),
-from unsaved model instances: no database, no network. Chromium comes from
+Every mail is built by the function of ``mailsup/outbound/messages.py`` that
+the sending code calls, from unsaved model instances: no database, no network. Chromium comes from
 the Debian package ``chromium`` (``apt-get install chromium``).
 """
 
@@ -23,10 +22,9 @@ from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
-from mailsup.inbound.commands import help_lines
-from mailsup.models import Client, Person, Sup
-from mailsup.outbound import compose
-from mailsup.outbound import context as views
+from mailsup.inbound.commands import REGISTRY, help_lines
+from mailsup.models import Client, Person, Sup, Team
+from mailsup.outbound import compose, context, messages
 
 DEFAULT_OUT = Path("build/screenshots")
 WINDOW = "800,1400"
@@ -122,65 +120,47 @@ def _sample() -> tuple[dict[str, Person], Client, dict[str, Sup]]:
     return people, client, sups
 
 
-def contexts() -> dict[str, tuple[str, dict]]:
-    """Every role: (subject, context), built as the sending code builds them."""
+def sample_messages() -> dict[str, compose.Message]:
+    """Every role, built by the same ``outbound.messages`` functions that send it."""
     people, client, sups = _sample()
     alice = sups["alice"]
-    answer = views.base_context(alice, "automatic answer to your reply")
-    re_subject = "Re: " + views.sup_subject(alice)
-    request = views.sup_request_context(alice)
-    request["footprint_note"] = ("acme/legacy could not be read (403: the token has no "
-                                 "access); its activity is missing below")
-    hr_items = [views.hr_entry(sups["alice"], True), views.hr_entry(sups["bob"], False)]
-    team = [views.team_entry(people[k], sups.get(k)) for k in ("alice", "bob", "chandra",
-                                                                 "erin")]
-    team.append(views.team_entry(Person(id=6, email="dan@example.com", name="Dan Delivery",
-                                        timezone="Europe/London"), None))
+    re_subject = "Re: " + messages.sup_subject(alice)
+    alice.footprint_note = ("acme/legacy could not be read (403: the token has no "
+                            "access); its activity is missing below")
+    team = [context.team_entry(people[k], sups.get(k)) for k in ("alice", "bob", "chandra",
+                                                                   "erin")]
+    team.append(context.team_entry(Person(id=6, email="dan@example.com", name="Dan Delivery",
+                                          timezone="Europe/London"), None))
+    refused = {"plan": None, "scheduling": "half day-ish", "blockers": None,
+               "planned_tickets": [], "repo_comments": {}}
+    alice_open = Sup(id=alice.id, developer=alice.developer, client=client, day=DAY,
+                     status="open", created_at=alice.created_at)
     return {
-        "sup_request": (views.sup_subject(alice), request),
-        "nag": (views.sup_subject(alice, "Reminder: "),
-                views.base_context(alice, "reply to this email to answer")),
-        "receipt": (re_subject, answer | {"fields": FIELDS, "outcome": "submitted",
-                                           "escalated": bool(FIELDS.get("blockers"))}),
-        "refusal": (re_subject, answer | {
-            "fields": {"plan": None, "scheduling": "half day-ish", "blockers": None,
-                       "planned_tickets": [], "repo_comments": {}},
-            "problems": ["no plan: write it under “Plan (required)” or as “plan: …”",
-                         "scheduling “half day-ish” is not one of full day, part day, "
-                         "emergency only, unavailable"],
-            "unread": ["done: api#999", "see you tomorrow!"], "status": "open",
-            "kept_plan": None}),
-        "escalation": (f"[{alice.reference}] Blocker: {alice.developer.name} "
-                       f"({client.name})", views.base_context(alice, "blocker escalation") | {
-                           "developer_name": alice.developer.name,
-                           "developer_email": alice.developer.email,
-                           "blockers_lines": FIELDS["blockers"].splitlines(),
-                           "plan_lines": FIELDS["plan"].splitlines()}),
-        "hr_digest": (f"{client.name}: 2 SUPs to review (Wed 25 Nov)", {
-            "client_name": client.name, "hr_name": views.first_name(client.hr.name),
-            "items": hr_items, "title": f"{client.name} SUPs to review", "ref": "",
-            "footer": "reply with commands, one per line"}),
-        "team_digest": ("Platform (Acme Corp) plans for Wed 25 Nov", {
-            "team_name": "Platform", "client_name": client.name,
-            "day_long": views.day_long(DAY), "entries": team,
-            "missing": [e["name"] for e in team if e["state"] == "open"],
-            "title": "Platform today", "ref": "", "footer": "team digest"}),
-        "command_results": ("Re: Acme Corp: 2 SUPs to review (Wed 25 Nov)", {
-            "client_name": client.name,
-            "changes": ["SUP 42 reviewed", "SUP 43 reviewed",
-                        "SUP 42: note added", "SUP 42 flagged: third staging blocker"],
-            "errors": ["SUP 7 is not a SUP of Acme Corp"],
-            "unknown": ["looks good, thanks!", *help_lines()[:1]],
-            "empty": False, "title": "Digest commands", "ref": "",
-            "footer": "automatic answer to your digest reply"}),
-        "help": (re_subject, views.base_context(alice, "automatic answer")),
-        "reply_to_sup_email": ("Re: [SUP 42] my plan", {
-            "first_name": "Alice", "subject_ref": 42, "title": "Please reply to the SUP email",
-            "ref": "", "footer": "automatic answer"}),
+        "sup_request": messages.sup_request(alice),
+        "nag": messages.nag(alice),
+        "receipt": messages.receipt(alice, FIELDS, "submitted", bool(FIELDS.get("blockers")),
+                                    re_subject),
+        "refusal": messages.refusal(
+            alice_open, refused,
+            ["no plan: write it under “Plan (required)” or as “plan: …”",
+             "scheduling “half day-ish” is not one of full day, part day, emergency only, "
+             "unavailable"], ["done: api#999", "see you tomorrow!"], re_subject),
+        "escalation": messages.escalation(alice, FIELDS["blockers"]),
+        "hr_digest": messages.hr_digest(client, [sups["alice"], sups["bob"]], {43}, DAY),
+        "team_digest": messages.team_digest(Team(name="Platform"), client, DAY, team),
+        "command_results": messages.command_results(
+            client, ["SUP 42 reviewed", "SUP 43 reviewed", "SUP 42: note added",
+                     "SUP 42 flagged: third staging blocker"],
+            ["SUP 7 is not a SUP of Acme Corp"],
+            ["looks good, thanks!", *help_lines(REGISTRY)[:1]], False,
+            "Re: Acme Corp: 2 SUPs to review (Wed 25 Nov)"),
+        "help": messages.help_answer(alice, re_subject),
+        "reply_to_sup_email": messages.reply_to_sup_email(people["alice"], 42,
+                                                          "Re: [SUP 42] my plan"),
     }
 
 
-ROLES = tuple(contexts())
+ROLES = tuple(sample_messages())
 
 
 def find_chromium() -> str | None:
@@ -193,11 +173,10 @@ def find_chromium() -> str | None:
 
 def write_html(out: Path, roles: list[str]) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    every = contexts()
+    every = sample_messages()
     written = []
     for role in roles:
-        subject, context = every[role]
-        rendered = compose.render(role, subject, context)
+        rendered = compose.render(every[role])
         path = out / f"{role}.html"
         path.write_text(rendered.html, encoding="utf-8")
         (out / f"{role}.txt").write_text(f"Subject: {rendered.subject}\n\n{rendered.text}",

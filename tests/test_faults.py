@@ -27,7 +27,7 @@ import pytest
 
 from mailsup import directory
 from mailsup.config import Settings
-from mailsup.inbound import pipeline
+from mailsup.inbound import runner
 from mailsup.inbound.doors import imap as imap_mod
 from mailsup.inbound.doors.imap import ImapDoor
 from mailsup.inbound.store import store_raw
@@ -431,7 +431,7 @@ def receipts_to(sink, n: int) -> list:
 
 def test_reply_appended_after_dovecot_restart_mid_idle_is_stored_and_applied(
         imap_service: Service, dovecot: Dovecot, smtp_sink, caplog) -> None:
-    caplog.set_level(logging.INFO, logger="mailsup.imap")
+    caplog.set_level(logging.INFO, logger="mailsup.inbound.doors.imap")
     before = reply_of(smtp_sink, 0)
     dovecot.append(before)
     wait_until(lambda: len(receipts_to(smtp_sink, 0)) == 1, 10, "receipt before the restart")
@@ -582,7 +582,7 @@ def test_sqlite_locked_by_another_writer_tick_waits_or_fails_cleanly(
 
 # Found by these tests: SQLite skips the busy handler when a deferred (read) transaction
 # tries to become a writer, so busy_timeout never applied to create_and_queue or
-# pipeline.process and a reply could be quarantined. Fixed by beginning transactions
+# runner.process and a reply could be quarantined. Fixed by beginning transactions
 # IMMEDIATE (database.make_database); these two guard that fix.
 
 
@@ -614,15 +614,15 @@ def test_sqlite_writer_during_reply_processing_does_not_quarantine_it(
     """
     store_raw(replies[0], "smtp", REPLY_AT)
     holders: list[threading.Thread] = []
-    real_claim_row = pipeline.claim_row
+    real_claim_row = runner.claim_row
 
     def claim_then_another_writer_starts(*args):
         row = real_claim_row(*args)
         holders.append(hold_sqlite_lock(sqlite_path, 1.0))  # e.g. the SMTP listener
         return row
 
-    monkeypatch.setattr(pipeline, "claim_row", claim_then_another_writer_starts)
-    (ctx,) = pipeline.process_pending(world.settings, REPLY_AT)
+    monkeypatch.setattr(runner, "claim_row", claim_then_another_writer_starts)
+    (ctx,) = runner.process_pending(world.settings, REPLY_AT)
     for holder in holders:
         holder.join()
     assert (ctx.status, ctx.reasons) == ("applied", [f"SUP {ctx.sup_id} submitted"])

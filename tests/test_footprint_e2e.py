@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from mailsup.inbound import pipeline
+from mailsup.inbound import runner
 from mailsup.inbound.store import store_raw
 from mailsup.jobs.tick import tick
 from mailsup.models import Repo, Sup, Team
@@ -133,7 +133,7 @@ def test_every_event_in_exactly_one_snapshot(smtp_sink, github_double, events, r
         _add_until(github_double, pending, reply_at)
         request = alice_requests(smtp_sink)[-1]
         store_raw(make_reply(request, f"plan: day {day}"), "cli", reply_at)
-        pipeline.process_pending(settings, reply_at)
+        runner.process_pending(settings, reply_at)
         sender.flush(settings, reply_at)
         last_submitted = reply_at
     seen: dict[str, int] = {}

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from mailsup.inbound import runner
 from mailsup.inbound.doors import imap as imap_mod
 from mailsup.inbound.doors.imap import ImapDoor, PollReport, server_name
 from mailsup.models import ImapState, InboundMessage
@@ -351,14 +352,12 @@ def test_security_modes(make_settings, monkeypatch, security, ssl, starttls) -> 
 def test_idle_loop_hands_new_rows_to_the_pipeline(dovecot, door_for) -> None:
     from datetime import UTC, datetime
 
-    # The pipeline is written alongside this door; until it imports, skip, don't fail.
-    pipeline = pytest.importorskip("mailsup.inbound.pipeline", exc_type=ImportError)
     door = door_for(dovecot)
     stop = threading.Event()
     processed: list[int] = []
 
     def on_stored(row_id: int) -> None:
-        done = pipeline.process_pending(door.settings, datetime.now(UTC))
+        done = runner.process_pending(door.settings, datetime.now(UTC))
         processed.extend(ctx.row.id for ctx in done)
 
     thread = threading.Thread(target=door.idle_loop, args=(stop, on_stored), daemon=True)

@@ -10,7 +10,7 @@ import aiosmtplib
 import pytest
 
 from mailsup import database
-from mailsup.inbound import pipeline
+from mailsup.inbound import runner
 from mailsup.inbound.doors.pipe import EX_OK, deliver
 from mailsup.inbound.doors.smtp import make_controller
 from mailsup.inbound.store import store_raw
@@ -40,7 +40,7 @@ def request_of(sink, who="alice@example.com"):
 
 def receive(settings, raw, now=NOW, **kwargs):
     stored = store_raw(raw, "cli", now, **kwargs)
-    (ctx,) = pipeline.process_pending(settings, now) or [None]
+    (ctx,) = runner.process_pending(settings, now) or [None]
     sender.flush(settings, now)
     return InboundMessage.get_by_id(stored.row.id), ctx
 
@@ -73,7 +73,7 @@ def test_valid_reply_is_applied_with_receipt(world, smtp_sink):
 def test_blockers_are_escalated_once(world, smtp_sink):
     raw = make_reply(request_of(smtp_sink), "plan: pair with Bob\nblockers: staging is down")
     receive(world, raw)
-    pipeline.retry(world, InboundMessage.get(), NOW)  # a second run of the same message
+    runner.retry(world, InboundMessage.get(), NOW)  # a second run of the same message
     sender.flush(world, NOW)
     (mail,) = escalations(smtp_sink)
     assert mail.rcpt_tos == ["dan@example.com"]
@@ -310,7 +310,7 @@ def test_smtp_door_stores_before_250_and_pipeline_applies(world, smtp_sink):
         assert errors == {} and response.startswith("2.0.0")
         row = InboundMessage.get()
         assert row.source == "smtp" and row.envelope_from == "alice@example.com"
-        pipeline.process_pending(world, NOW)
+        runner.process_pending(world, NOW)
         assert Sup.get(Sup.developer_id == 1).plan == "over smtp"
         with pytest.raises(aiosmtplib.SMTPRecipientsRefused):
             _send(port, raw, rcpt="someone@elsewhere.example")

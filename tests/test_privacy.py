@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from mailsup import directory
-from mailsup.inbound import pipeline
+from mailsup.inbound import runner
 from mailsup.inbound.store import store_raw
 from mailsup.jobs.tick import tick
 from mailsup.testing import at
@@ -85,7 +85,7 @@ def test_hr_only_fields_never_reach_developers_or_teams(make_settings, smtp_sink
     while now < end:
         tick(settings, now)
         week.answer_new_mail(now)
-        pipeline.process_pending(settings, now)
+        runner.process_pending(settings, now)
         if now.hour == 16 and now.minute == 0:
             week.amend_reviewed(now)
         now += timedelta(minutes=30)

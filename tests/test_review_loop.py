@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mailsup.github.issues import ensure_overdue_issue
-from mailsup.inbound import pipeline
+from mailsup.inbound import runner
 from mailsup.inbound.store import store_raw
 from mailsup.jobs.tick import tick
 from mailsup.models import Effect, Sup
@@ -44,7 +44,7 @@ def request_of(sink, who):
 
 def deliver(settings, raw, now):
     store_raw(raw, "cli", now)
-    result = pipeline.process_pending(settings, now)
+    result = runner.process_pending(settings, now)
     sender.flush(settings, now)
     return result
 
@@ -164,7 +164,7 @@ def test_overdue_review_issue_opened_once_and_closed_on_review(submitted, smtp_s
 
 
 def test_overdue_issue_survives_crash_between_created_and_recorded(submitted, github_double):
-    from mailsup.github.directory_sync import client
+    from mailsup.github.api import client_for as client
 
     sup = Sup.get(Sup.developer_id == 1)
     # The crash: the issue exists on GitHub, but no effect row recorded its number.

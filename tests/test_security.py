@@ -7,7 +7,7 @@ from email.message import EmailMessage
 import pytest
 
 from mailsup import tokens
-from mailsup.inbound import pipeline
+from mailsup.inbound import runner
 from mailsup.inbound.store import store_raw
 from mailsup.jobs.tick import tick
 from mailsup.models import InboundMessage, OutboundMessage, Sup
@@ -29,7 +29,7 @@ def world(settings, tmp_path, smtp_sink):
 
 def receive(settings, raw, now=NOW, **kwargs):
     stored = store_raw(raw, "smtp", now, **kwargs)
-    pipeline.process_pending(settings, now)
+    runner.process_pending(settings, now)
     sender.flush(settings, now)
     return InboundMessage.get_by_id(stored.row.id)
 
@@ -94,7 +94,7 @@ def test_spoofed_mail_does_not_use_up_a_persons_answers(world, smtp_sink):
 
 
 def test_huge_sup_id_in_a_command_is_an_error_line(world, smtp_sink):
-    from mailsup.inbound.commands import _SUP_ID
+    from mailsup.inbound.commands.base import _SUP_ID
 
     assert _SUP_ID.match("99999999999999999999") is None
 
@@ -121,7 +121,7 @@ def test_late_answer_to_an_older_sup_does_not_snapshot_twice(make_settings, smtp
 
 
 def test_retry_force_does_not_repeat_or_undo(world, smtp_sink):
-    from mailsup.inbound.pipeline import retry
+    from mailsup.inbound.runner import retry
 
     original = request(smtp_sink)
     first = receive(world, make_reply(original, "plan: v1"), now=at("2026-11-25T07:00"))

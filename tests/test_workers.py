@@ -22,8 +22,8 @@ import pytest
 from mailsup import directory
 from mailsup.config import Settings
 from mailsup.inbound.store import store_raw
-from mailsup.leader import Leadership
 from mailsup.models import Effect, InboundMessage, OutboundMessage, Sup
+from mailsup.service import Leadership
 from mailsup.testing.replies import make_reply
 from tests.support.databases import PG_DSN
 from tests.support.world import (

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from email import message_from_bytes, policy
 
 from peewee import InterfaceError, OperationalError
 
+from mailsup.cli.common import open_settings, parse_now, print_json
+from mailsup.clock import stamp
 from mailsup.errors import UserError
+from mailsup.inbound import runner
+from mailsup.inbound.doors.pipe import EX_TEMPFAIL, deliver
+from mailsup.models import InboundMessage
+from mailsup.outbound import sender
 
 
 def cmd_deliver(args) -> int:
-    from mailsup.cli import open_settings, parse_now, print_json
-    from mailsup.inbound.doors.pipe import EX_TEMPFAIL, deliver
 
     try:
         settings = open_settings(args)
@@ -35,8 +40,6 @@ def cmd_deliver(args) -> int:
 
 def _send_answers(settings, now) -> None:
     """Receipts go out now rather than at the next tick; a relay problem waits for it."""
-    from mailsup.outbound import sender
-
     try:
         sender.flush(settings, now)
     except Exception as exc:  # noqa: BLE001 - the mail is stored and queued already
@@ -45,8 +48,6 @@ def _send_answers(settings, now) -> None:
 
 
 def _row(args):
-    from mailsup.models import InboundMessage
-
     row = InboundMessage.get_or_none(InboundMessage.id == args.id)
     if row is None:
         raise UserError(f"no inbound message {args.id}; see `mailsup inbound list`")
@@ -55,17 +56,35 @@ def _row(args):
 
 def inbound_as_dict(row) -> dict:
     msg = message_from_bytes(bytes(row.raw), policy=policy.compat32)
-    return {"id": row.id, "received_at": row.received_at.isoformat() + "Z",
+    return {"id": row.id, "received_at": stamp(row.received_at),
             "source": row.source, "mailbox": row.mailbox, "uidvalidity": row.uidvalidity,
             "uid": row.uid, "message_id": row.message_id, "from": str(msg.get("From", "")),
             "subject": str(msg.get("Subject", "")), "status": row.status, "kind": row.kind,
             "reasons": row.reasons or [], "sup": row.sup_id, "size": len(bytes(row.raw))}
 
 
-def cmd_list(args) -> int:
-    from mailsup.cli import open_settings, print_json
-    from mailsup.models import InboundMessage
+def anatomy(raw: bytes) -> dict:
+    """What mail-parser finds in a stored message: MIME defects and attachments.
 
+    mail-parser collects every defect the stdlib parser records, per part, which
+    is what an operator needs to tell a broken client from a broken mailsup.
+    """
+    import mailparser
+
+    logging.getLogger("mailparser").setLevel(logging.ERROR)
+    try:
+        parsed = mailparser.parse_from_bytes(raw)
+    except Exception as exc:  # noqa: BLE001 - the operator still sees the raw message
+        return {"defects": [f"mail-parser could not read it: {type(exc).__name__}"],
+                "attachments": []}
+    defects = [f"{where}: {what}" for entry in parsed.defects for where, items in entry.items()
+               for what in items]
+    attachments = [{"filename": a.get("filename"), "content_type": a.get("mail_content_type"),
+                    "size": len(a.get("payload") or "")} for a in parsed.attachments]
+    return {"defects": defects, "attachments": attachments}
+
+
+def cmd_list(args) -> int:
     open_settings(args)
     query = InboundMessage.select().order_by(InboundMessage.id.desc()).limit(args.limit)
     if args.status:
@@ -82,15 +101,18 @@ def cmd_list(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from mailsup.cli import open_settings, print_json
-
     open_settings(args)
     row = _row(args)
-    data = inbound_as_dict(row)
+    data = inbound_as_dict(row) | anatomy(bytes(row.raw))
     if args.json:
         print_json(data | {"raw": bytes(row.raw).decode("utf-8", "replace")})
         return 0
     for key, value in data.items():
+        if key == "attachments":
+            value = ", ".join(f"{a['filename'] or '(unnamed)'} ({a['content_type']}, "
+                              f"{a['size']} bytes)" for a in value) or "none"
+        elif key in ("defects", "reasons"):
+            value = "; ".join(value) or "none"
         print(f"{key}: {value}")
     if args.raw:
         print()
@@ -99,14 +121,11 @@ def cmd_show(args) -> int:
 
 
 def cmd_retry(args) -> int:
-    from mailsup.cli import open_settings, parse_now
-    from mailsup.inbound import pipeline
-
     settings = open_settings(args)
     row = _row(args)
     if row.status == "applied" and not args.force:
         raise UserError(f"inbound {row.id} was already applied; use --force to run it again")
-    ctx = pipeline.retry(settings, row, parse_now(args.now))
+    ctx = runner.retry(settings, row, parse_now(args.now))
     print(f"inbound {row.id}: {ctx.status} ({ctx.kind}) {'; '.join(ctx.reasons)}")
     return 0
 

@@ -1,19 +1,35 @@
-"""Render any email mailsup would send, without sending or storing anything."""
+"""``mailsup preview``: render any mail mailsup would send, without sending or storing it.
+
+Every kind is built by the same ``outbound.messages`` function the sending
+code calls, from the same rows, so a preview is by construction what is sent.
+The answers to replies (receipt, refusal, help, …) depend on what a person
+wrote: without ``--reply`` they show example answers; with ``--reply FILE``
+the message is run through the real pipeline inside a transaction that is
+rolled back, and the answer it would get is shown.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from email import message_from_bytes, policy
+from pathlib import Path
 
 from mailsup import sup as sups
-from mailsup.clock import Calendar, local_date, local_instant
+from mailsup.cli.common import open_settings, parse_now
+from mailsup.clock import Calendar, local_date, local_instant, utcnow_naive
 from mailsup.config import Settings
-from mailsup.directory import developers_of
+from mailsup.directory import developers_of, schedule_for
 from mailsup.errors import UserError
 from mailsup.github import footprints
-from mailsup.jobs.create_sups import client_schedule
-from mailsup.models import Client, Person, Sup, utcnow_naive
-from mailsup.outbound import compose
-from mailsup.outbound import context as views
+from mailsup.inbound import runner
+from mailsup.inbound.store import store_raw
+from mailsup.jobs import hr_digests
+from mailsup.jobs.team_digests import team_timezone_person
+from mailsup.models import Client, Keys, Membership, Org, OutboundMessage, Person, Sup, Team, db
+from mailsup.outbound import compose, context, messages
+
+ANSWERS = ("receipt", "refusal", "help", "reply_to_sup_email", "command_results")
+KINDS = ("sup_request", "nag", *ANSWERS, "escalation", "hr_digest", "team_digest")
 
 
 class PreviewError(UserError):
@@ -39,7 +55,7 @@ def draft_sup(settings: Settings, person: Person, client: Client, now: datetime)
                                & (Sup.day == day))
     if existing is not None:
         return existing
-    schedule = client_schedule(settings, client)
+    schedule = schedule_for(settings, client)
     due = sups.Due(person, client, day, schedule, Calendar.of(person),
                    previous=sups.last_submitted(person, client))
     start = sups.window_start(due)
@@ -60,64 +76,126 @@ def _fields(sup: Sup) -> dict:
             "planned_tickets": sup.planned_tickets or [], "repo_comments": sup.repo_comments or {}}
 
 
-def _answer(role: str, extra: dict):
-    def render(sup: Sup) -> compose.Rendered:
-        ctx = views.base_context(sup, "automatic answer to your reply") | {"fields": _fields(sup)}
-        return compose.render(role, "Re: " + views.sup_subject(sup), ctx | extra)
-    return render
-
-
-def _escalation(sup: Sup) -> compose.Rendered:
-    ctx = views.base_context(sup, "blocker escalation") | {
-        "developer_name": sup.developer.name, "developer_email": sup.developer.email,
-        "blockers_lines": (sup.blockers or "(example) waiting for staging access").splitlines(),
-        "plan_lines": _fields(sup)["plan"].splitlines()}
-    return compose.render("escalation", f"[{sup.reference}] Blocker: {sup.developer.name}", ctx)
-
-
-def _hr_digest(sup: Sup) -> compose.Rendered:
-    from mailsup.jobs.team_digests import hr_digest_context, pending_reviews
-
-    pending = pending_reviews(sup.client) or [sup]
-    return compose.render("hr_digest", f"{sup.client.name}: SUPs to review",
-                          hr_digest_context(sup.client, pending, set()))
-
-
-def _team_digest(sup: Sup) -> compose.Rendered:
-    from mailsup.jobs.team_digests import team_digest_context
-    from mailsup.models import Membership, Org, Team
-
+def _team(sup: Sup) -> Team:
     team = (Team.select().join(Membership).switch(Team).join(Org)
             .where((Membership.person == sup.developer) & (Org.client == sup.client)).first())
-    ctx = team_digest_context(team, sup.day)
-    return compose.render("team_digest", f"{team.name} plans for {sup.day:%a %d %b}", ctx)
+    if team is None:
+        raise PreviewError(f"{sup.developer.email} is in no team of {sup.client.slug}")
+    return team
 
 
-def _command_results(sup: Sup) -> compose.Rendered:
-    ctx = {"client_name": sup.client.name, "changes": [f"{sup.reference}: reviewed"],
-           "errors": [], "unknown": ["(example) make coffee"], "empty": False,
-           "title": "Digest commands", "ref": "", "footer": "automatic answer"}
-    return compose.render("command_results", f"Re: {sup.client.name}: SUPs to review", ctx)
+def _hr_digest(settings: Settings, sup: Sup, now: datetime) -> compose.Message:
+    client = sup.client
+    if client.hr_id is None:
+        raise PreviewError(f"client {client.slug} has no HR worker; set hr in the directory")
+    pending = hr_digests.pending_reviews(client) or [sup]
+    return messages.hr_digest(client, pending, hr_digests.previous_digest_ids(client),
+                              local_date(now, client.hr.timezone))
 
 
-RENDERERS = {
-    "sup_request": lambda sup: sups.render_request(sup),
-    "nag": lambda sup: compose.render("nag", views.sup_subject(sup, "Reminder: "),
-                                      views.base_context(sup, "reply to this email to answer")),
-    "receipt": _answer("receipt", {"outcome": "submitted", "escalated": False}),
-    "refusal": _answer("refusal", {"problems": ["(example) the plan is missing"],
-                                   "unread": [], "status": "open", "kept_plan": None}),
-    "help": _answer("help", {}),
-    "escalation": _escalation,
-    "hr_digest": _hr_digest,
-    "team_digest": _team_digest,
-    "command_results": _command_results,
-}
+def _team_digest(settings: Settings, sup: Sup, now: datetime) -> compose.Message:
+    team = _team(sup)
+    clock = team_timezone_person(team)
+    day = local_date(now, clock.timezone) if clock else sup.day
+    schedule = schedule_for(settings, sup.client)
+    entries = context.team_members(team, day, now, schedule.sup_time)
+    return messages.team_digest(team, sup.client, day, entries)
+
+
+def example(settings: Settings, kind: str, sup: Sup, now: datetime) -> compose.Message:
+    """The mail of ``kind`` about ``sup`` (answers to replies with example input)."""
+    fields = _fields(sup)
+    if kind == "sup_request":
+        return messages.sup_request(sup)
+    if kind == "nag":
+        return messages.nag(sup)
+    if kind == "receipt":
+        escalated = bool(sup.blockers) and bool(sups.escalation_recipients(sup))
+        outcome = "amended" if sup.status == "reviewed" else "submitted"
+        return messages.receipt(sup, fields, outcome, escalated)
+    if kind == "refusal":
+        return messages.refusal(sup, fields | {"plan": None},
+                                ["(example) the plan is missing"], [])
+    if kind == "help":
+        return messages.help_answer(sup)
+    if kind == "reply_to_sup_email":
+        return messages.reply_to_sup_email(sup.developer, sup.id, "my plan")
+    if kind == "escalation":
+        return messages.escalation(sup, sup.blockers or "(example) waiting for staging access")
+    if kind == "hr_digest":
+        return _hr_digest(settings, sup, now)
+    if kind == "team_digest":
+        return _team_digest(settings, sup, now)
+    return messages.command_results(sup.client, [f"{sup.reference}: reviewed"], [],
+                                    ["(example) make coffee"], False,
+                                    f"{sup.client.name}: SUPs to review")
+
+
+def answer_to(settings: Settings, raw: bytes, now: datetime) -> tuple[str, compose.Rendered]:
+    """(kind, mail) that the real pipeline would answer ``raw`` with; nothing is kept."""
+    with db.atomic() as transaction:
+        stored = store_raw(raw, "cli", now)
+        row = runner.claim_row(stored.row.id, now) if stored.created else None
+        if row is None:
+            transaction.rollback()
+            raise PreviewError(f"that message was already received (inbound {stored.row.id}); "
+                               "`mailsup inbound show` has its outcome")
+        ctx = runner.process(settings, row, now)
+        answers = list(OutboundMessage.select().where(
+            OutboundMessage.key.in_([Keys.answer(kind, row.id) for kind in ANSWERS])))
+        transaction.rollback()
+    if not answers:
+        raise PreviewError(f"that message gets no answer: {ctx.status} ({ctx.kind}) "
+                           + "; ".join(ctx.reasons))
+    mail = message_from_bytes(bytes(answers[0].raw), policy=policy.default)
+    html = mail.get_body(("html",))
+    # Mail that names nothing we can trust is refused with its own template.
+    kind = "reply_to_sup_email" if ctx.kind == "unreferenced" else answers[0].kind
+    return kind, compose.Rendered(answers[0].subject, answers[0].text_body,
+                                  html.get_content() if html else "")
 
 
 def preview(settings: Settings, kind: str, developer: str, client_slug: str,
-            now: datetime) -> compose.Rendered:
-    if kind not in RENDERERS:
-        raise PreviewError(f"unknown kind {kind!r}; choose one of {', '.join(sorted(RENDERERS))}")
+            now: datetime, reply: bytes | None = None) -> compose.Rendered:
+    if kind not in KINDS:
+        raise PreviewError(f"unknown kind {kind!r}; choose one of {', '.join(sorted(KINDS))}")
+    if reply is not None:
+        if kind not in ANSWERS:
+            raise PreviewError(f"--reply goes with an answer kind ({', '.join(ANSWERS)})")
+        got, rendered = answer_to(settings, reply, now)
+        if got != kind:
+            raise PreviewError(f"that reply would be answered with a {got}, not a {kind}")
+        return rendered
     person, client = _lookup(developer, client_slug)
-    return RENDERERS[kind](draft_sup(settings, person, client, now))
+    return compose.render(example(settings, kind, draft_sup(settings, person, client, now), now))
+
+
+def cmd_preview(args) -> int:
+    settings = open_settings(args)
+    reply = None
+    if args.reply:
+        try:
+            reply = Path(args.reply).read_bytes()
+        except OSError as exc:
+            raise UserError(f"--reply {args.reply}: {exc.strerror}") from None
+    rendered = preview(settings, args.kind, args.developer, args.client, parse_now(args.now),
+                       reply)
+    if args.html:
+        print(rendered.html)
+    else:
+        print(f"Subject: {rendered.subject}\n")
+        print(rendered.text)
+    return 0
+
+
+def add_commands(sub) -> None:
+    prev = sub.add_parser("preview", help="render an email without sending it")
+    prev.add_argument("--developer", required=True, help="developer's email")
+    prev.add_argument("--client", required=True, help="client slug")
+    prev.add_argument("--kind", default="sup_request",
+                      help="sup_request (default), " + ", ".join(KINDS[1:]))
+    prev.add_argument("--reply", metavar="FILE",
+                      help="with an answer kind: the raw reply to answer (nothing is kept)")
+    prev.add_argument("--now", help="ISO 8601 instant (default: the clock)")
+    prev.add_argument("--html", action="store_true", help="print the HTML alternative")
+    prev.set_defaults(func=cmd_preview)

@@ -1,4 +1,6 @@
-"""The operator's (management's) view of SUPs: JSON for scripts, text for people.
+"""``mailsup sup list|show``: the operator's (management's) view of SUPs.
+
+JSON for scripts, text for people.
 
 This is the one place that shows HR-only fields, because the CLI is run by
 the operator; nothing here is ever mailed to a developer or a team.
@@ -6,43 +8,31 @@ the operator; nothing here is ever mailed to a developer or a team.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import sys
 
-from mailsup.models import Client, Person, Sup
-
-
-def _iso(value: datetime | date | None) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.isoformat() + ("Z" if value.tzinfo is None else "")
-    return value.isoformat()
-
-
-def neighbours(sup: Sup) -> tuple[int | None, int | None]:
-    """Previous and next SUP of the same developer for the same client."""
-    same = (Sup.developer == sup.developer) & (Sup.client == sup.client)
-    prev = Sup.select(Sup.id).where(same & (Sup.day < sup.day)).order_by(Sup.day.desc()).first()
-    nxt = Sup.select(Sup.id).where(same & (Sup.day > sup.day)).order_by(Sup.day).first()
-    return (prev.id if prev else None, nxt.id if nxt else None)
+from mailsup import sup as sups
+from mailsup.cli.common import open_settings, parse_day, print_json, resolve_developer
+from mailsup.clock import stamp
+from mailsup.errors import UserError
+from mailsup.models import Client, Sup
 
 
 def sup_as_dict(sup: Sup, *, footprint: bool = True) -> dict:
-    previous_id, next_id = neighbours(sup)
+    previous_id, next_id = sups.neighbours(sup)
     data = {
         "id": sup.id,
         "developer": sup.developer.email,
         "client": sup.client.slug,
-        "day": _iso(sup.day),
+        "day": stamp(sup.day),
         "status": sup.status,
         "skip_reason": sup.skip_reason,
         "away": sup.away,
-        "created_at": _iso(sup.created_at),
-        "due_at": _iso(sup.due_at),
-        "nag_at": _iso(sup.nag_at),
-        "submitted_at": _iso(sup.submitted_at),
-        "window_start": _iso(sup.window_start),
-        "window_end": _iso(sup.window_end),
+        "created_at": stamp(sup.created_at),
+        "due_at": stamp(sup.due_at),
+        "nag_at": stamp(sup.nag_at),
+        "submitted_at": stamp(sup.submitted_at),
+        "window_start": stamp(sup.window_start),
+        "window_end": stamp(sup.window_end),
         "scheduling": sup.scheduling,
         "plan": sup.plan,
         "blockers": sup.blockers,
@@ -54,31 +44,13 @@ def sup_as_dict(sup: Sup, *, footprint: bool = True) -> dict:
         "next_id": next_id,
         "hr_notes": sup.hr_notes or [],
         "flags": sup.flags or [],
-        "reviewed_at": _iso(sup.reviewed_at),
+        "reviewed_at": stamp(sup.reviewed_at),
         "reviewed_by": sup.reviewed_by.email if sup.reviewed_by_id else None,
     }
     if footprint:
         data["footprint"] = sup.footprint
         data["footprint_note"] = sup.footprint_note
     return data
-
-
-def select_sups(client: str | None = None, developer: str | None = None,
-                status: str | None = None, since: date | None = None,
-                until: date | None = None):
-    query = Sup.select(Sup, Person, Client).join(Person, on=(Sup.developer == Person.id)) \
-        .switch(Sup).join(Client)
-    if client:
-        query = query.where(Client.slug == client)
-    if developer:
-        query = query.where(Person.email == developer.lower())
-    if status:
-        query = query.where(Sup.status == status)
-    if since:
-        query = query.where(Sup.day >= since)
-    if until:
-        query = query.where(Sup.day <= until)
-    return query.order_by(Sup.day, Client.slug, Person.email)
 
 
 def sup_line(sup: Sup) -> str:
@@ -121,3 +93,51 @@ def _readable(key: str, value) -> list[str]:
     if key == "amendments":
         return [f"{a.get('at', '')}: plan: {a.get('fields', {}).get('plan', '')}" for a in value]
     return [str(value)]
+
+
+def cmd_list(args) -> int:
+    open_settings(args)
+    developer = resolve_developer(args.developer)
+    if args.client:
+        if Client.get_or_none(Client.slug == args.client) is None:
+            raise UserError(f"unknown client {args.client!r}; see `mailsup directory show`")
+    rows = list(sups.select_sups(args.client, developer, args.status,
+                                   parse_day(args.since, "--since"),
+                                   parse_day(args.until, "--until")))
+    if not rows and not args.json:
+        print("no SUPs match", file=sys.stderr)
+    if args.json:
+        print_json([sup_as_dict(s, footprint=False) for s in rows])
+    else:
+        for sup in rows:
+            print(sup_line(sup))
+    return 0
+
+
+def cmd_show(args) -> int:
+    open_settings(args)
+    sup = Sup.get_or_none(Sup.id == args.id)
+    if sup is None:
+        raise UserError(f"no SUP with id {args.id}; see `mailsup sup list`")
+    if args.json:
+        print_json(sup_as_dict(sup))
+    else:
+        print(sup_text(sup))
+    return 0
+
+
+def add_commands(sub) -> None:
+    sup_parser = sub.add_parser("sup", help="list and show SUPs")
+    sup_sub = sup_parser.add_subparsers(dest="sup_command", required=True)
+    listing = sup_sub.add_parser("list", help="SUPs, filtered")
+    listing.add_argument("--client")
+    listing.add_argument("--developer")
+    listing.add_argument("--status", choices=["open", "submitted", "reviewed", "skipped"])
+    listing.add_argument("--since", help="first day, YYYY-MM-DD")
+    listing.add_argument("--until", help="last day, YYYY-MM-DD")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=cmd_list)
+    show = sup_sub.add_parser("show", help="one SUP with previous/next ids")
+    show.add_argument("id", type=int)
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_show)

@@ -13,65 +13,46 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import socket
 import sys
 import tempfile
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
+import aiosmtplib
+
 from mailsup import config as config_mod
 from mailsup import database, directory
+from mailsup.inbound.doors.smtp import make_controller
+from mailsup.jobs.tick import tick
+from mailsup.models import InboundMessage, OutboundMessage, Sup
+from mailsup.testing import free_port
+from mailsup.testing.config import write_config
+from mailsup.testing.github_api import GitHubDouble
+from mailsup.testing.replies import make_reply
+from mailsup.testing.sink import SmtpSink
+from mailsup.testing.slack_api import SlackDouble
 
-UTC = UTC
 START = datetime(2026, 11, 25, tzinfo=UTC)  # Wednesday; Thursday is US Thanksgiving
 END = START + timedelta(days=1, hours=11)
 STEP = timedelta(minutes=15)
 
 
-@dataclass
-class Sink:
-    """The demo's relay: keeps every message it accepts, in order."""
-
-    received: list[tuple[list[str], bytes]] = field(default_factory=list)
-
-    async def handle_DATA(self, server, session, envelope):
-        self.received.append((list(envelope.rcpt_tos), envelope.original_content))
-        return "250 OK"
-
-    def find(self, to: str, *words: str) -> EmailMessage | None:
-        for rcpts, raw in reversed(self.received):
-            msg = message_from_bytes(raw, policy=policy.default)
-            if to in rcpts and all(w in str(msg["Subject"]) for w in words) \
-                    and not str(msg["Subject"]).startswith(("Re:", "Reminder")):
-                return msg
-        return None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def find(sink: SmtpSink, to: str, *words: str) -> EmailMessage | None:
+    """The latest mail to ``to`` whose subject has ``words`` (not a receipt or reminder)."""
+    for mail in reversed(sink.messages):
+        msg = mail.message
+        if to in mail.rcpt_tos and all(w in str(msg["Subject"]) for w in words) \
+                and not str(msg["Subject"]).startswith(("Re:", "Reminder")):
+            return msg
+    return None
 
 
 def _write_config(folder: Path, relay: int, listen: int, github: str, slack: str) -> Path:
-    path = folder / "mailsup.ini"
-    path.write_text(textwrap.dedent(f"""\
-        [mailsup]
-        database = sqlite:///mailsup.db
-        secret = demo-secret-not-for-production
-        reply_address = sup@demo.example
-
-        [smtp]
-        host = 127.0.0.1
-        port = {relay}
-        security = none
-        from = mailsup <sup@demo.example>
-
+    return write_config(folder / "mailsup.ini", "sqlite:///mailsup.db", relay, f"""
         [inbound]
         listen = 127.0.0.1:{listen}
 
@@ -82,8 +63,7 @@ def _write_config(folder: Path, relay: int, listen: int, github: str, slack: str
         [slack]
         token = xoxb-demo
         base_url = {slack}
-        """), encoding="utf-8")
-    return path
+        """, secret="demo-secret-not-for-production", reply_address="sup@demo.example")
 
 
 def _seed_github(gh) -> None:
@@ -108,16 +88,8 @@ def _seed_github(gh) -> None:
 
 
 def _reply(original: EmailMessage, body: str, sender: str) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = original["Reply-To"].addresses[0].addr_spec
-    msg["Subject"] = f"Re: {original['Subject']}"
-    msg["Message-ID"] = f"<demo-{abs(hash((body, sender))):x}@client.example>"
-    msg["In-Reply-To"] = msg["References"] = original["Message-ID"]
-    quoted = "\n".join("> " + line for line in original.get_body(("plain",)).get_content()
-                       .splitlines())
-    msg.set_content(f"{body}\n\nOn {original['Date']}, mailsup wrote:\n{quoted}\n")
-    return msg.as_bytes()
+    return make_reply(original, body, sender=sender,
+                      message_id=f"<demo-{abs(hash((body, sender))):x}@client.example>")
 
 
 @dataclass
@@ -165,8 +137,6 @@ class Printer:
 
 
 def _send(port: int, raw: bytes, rcpt: str) -> None:
-    import aiosmtplib
-
     async def go():
         await aiosmtplib.send(raw, hostname="127.0.0.1", port=port, sender="demo@client.example",
                               recipients=[rcpt])
@@ -177,30 +147,21 @@ class World:
     """Everything the demo runs, started and stopped together."""
 
     def __init__(self, folder: Path):
-        from aiosmtpd.controller import Controller
-
-        from mailsup.testing.github_api import GitHubDouble
-        from mailsup.testing.slack_api import SlackDouble
-
-        self.folder, self.sink = folder, Sink()
+        self.folder, self.sink = folder, SmtpSink(free_port()).start()
         self.now = START
-        self.relay = Controller(self.sink, hostname="127.0.0.1", port=_free_port())
-        self.relay.start()
         self.github = GitHubDouble(token="demo-token")
         self.slack = SlackDouble(token="xoxb-demo").start()
-        self.listen_port = _free_port()
-        self.ini = _write_config(folder, self.relay.port, self.listen_port,
+        self.listen_port = free_port()
+        self.ini = _write_config(folder, self.sink.port, self.listen_port,
                                  self.github.base_url, self.slack.base_url)
         self.settings = config_mod.load(str(self.ini))
         database.bind(self.settings.database)
         database.migrate()
-        from mailsup.inbound.doors.smtp import make_controller
-
         self.listener = make_controller(self.settings, clock=lambda: self.now)
         self.listener.start()
 
     def close(self) -> None:
-        for stop in (self.listener.stop, self.relay.stop, self.github.stop, self.slack.stop):
+        for stop in (self.listener.stop, self.sink.stop, self.github.stop, self.slack.stop):
             try:
                 stop()
             except Exception:  # noqa: BLE001 - best effort at exit
@@ -215,17 +176,14 @@ def _watch(world: World, say: Printer) -> Callable[[], None]:
     shown_full = set()
 
     def check() -> None:
-        from mailsup.models import Sup
-
         now = world.now
         for sup in Sup.select().where(Sup.status == "skipped"):
             if sup.id not in seen["skipped"]:
                 seen["skipped"].add(sup.id)
                 say(now, "skipped", f"{sup.reference} {sup.developer.email} ({sup.client.slug}): "
                     f"{sup.skip_reason}; no mail")
-        for rcpts, raw in world.sink.received[seen["mail"]:]:
-            msg = message_from_bytes(raw, policy=policy.default)
-            body = msg.get_body(("plain",)).get_content()
+        for mail in world.sink.messages[seen["mail"]:]:
+            msg, rcpts, body = mail.message, mail.rcpt_tos, mail.text
             kind = "refusal" if "NOT recorded" in body else "mail"
             say(now, kind, f"-> {', '.join(rcpts)}: {msg['Subject']}")
             role = _role(str(msg["Subject"]))
@@ -233,7 +191,7 @@ def _watch(world: World, say: Printer) -> Callable[[], None]:
                     not say.as_json and ("Acme" in str(msg["Subject"]) or role != "SUP"):
                 shown_full.add(role)
                 print(textwrap.indent(body.rstrip(), "    | ", predicate=lambda _l: True) + "\n")
-        seen["mail"] = len(world.sink.received)
+        seen["mail"] = len(world.sink.messages)
         for message in world.slack.messages[seen["slack"]:]:
             say(now, "slack", f"DM {message.channel}: {message.text}")
         seen["slack"] = len(world.slack.messages)
@@ -258,14 +216,12 @@ def _role(subject: str) -> str:
 
 
 def _play(world: World, step: Step, say: Printer) -> None:
-    original = world.sink.find(step.to, *step.words)
+    original = find(world.sink, step.to, *step.words)
     if original is None:
         say(world.now, "skip", f"{step.who}: no mail to answer yet")
         return
     body = step.body
     if "{first}" in body:
-        from mailsup.models import Sup
-
         first = Sup.select().where(Sup.status == "submitted").order_by(Sup.id).first()
         body = body.replace("{first}", str(first.id if first else 0))
     _send(world.listen_port, _reply(original, body, step.who),
@@ -274,8 +230,6 @@ def _play(world: World, step: Step, say: Printer) -> None:
 
 
 def run_demo(keep: bool = False, as_json: bool = False) -> int:
-    from mailsup.jobs.tick import tick
-
     folder = Path(tempfile.mkdtemp(prefix="mailsup-demo-"))
     say = Printer(as_json)
     world = World(folder)
@@ -303,8 +257,6 @@ def run_demo(keep: bool = False, as_json: bool = False) -> int:
 
 
 def _summary(world: World, say: Printer, folder: Path, keep: bool) -> None:
-    from mailsup.models import InboundMessage, OutboundMessage, Sup
-
     counts = {
         "mails_sent": OutboundMessage.select().where(OutboundMessage.status == "sent").count(),
         "replies_received": InboundMessage.select().count(),

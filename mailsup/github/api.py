@@ -1,4 +1,4 @@
-"""PyGithub client construction and cheap, bounded GETs for mailsup.
+"""GitHub for mailsup: whether it is configured, the client, and cheap, bounded GETs.
 
 Why not PyGithub's PaginatedList: it never sends If-None-Match, and GitHub only
 spares the rate limit for conditional requests answered 304. So every read goes
@@ -15,14 +15,15 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Protocol
+from urllib.parse import urlparse
 
 import requests
 from github import Auth, Github
 from urllib3.util.retry import Retry
 
-log = logging.getLogger("mailsup.github")
+log = logging.getLogger(__name__)
 
 # Tests swap this out so nothing ever waits on a wall clock.
 sleep: Callable[[float], None] = time.sleep
@@ -40,6 +41,23 @@ class GitHubRequestError(Exception):
     def __init__(self, status: int, url: str, message: str) -> None:
         super().__init__(f"HTTP {status}: {message}")
         self.status, self.url = status, url
+
+
+def configured(settings) -> bool:
+    """The one answer to "is GitHub configured?": a token is set ([github] or the env)."""
+    return bool(settings.github.token)
+
+
+def client_for(settings) -> Github | None:
+    """The client for ``settings``, or None when GitHub is not configured.
+
+    A loopback base_url is a local stand-in (tests, a proxy): no politeness throttle.
+    """
+    if not configured(settings):
+        return None
+    host = urlparse(settings.github.base_url).hostname or ""
+    local = host in ("127.0.0.1", "localhost", "::1")
+    return make_github(settings.github.token, settings.github.base_url, for_tests=local)
 
 
 def make_github(token: str, base_url: str, *, for_tests: bool = False) -> Github:
@@ -95,15 +113,8 @@ class MemoryEtagCache:
         return len(self._items)
 
 
-def iso_z(dt: datetime) -> str:
-    """GitHub's own timestamp form, so query strings (and cache keys) are stable."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def _reset_text(reset: int | None) -> str:
@@ -216,11 +227,4 @@ class Fetcher:
         raise GitHubRequestError(status, url, str(message) or "error")
 
 
-def floor_hour(dt: datetime) -> datetime:
-    """Query bounds snap to the hour so successive ticks reuse URLs and get 304s."""
-    return dt.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
-
-def ceil_hour(dt: datetime) -> datetime:
-    floor = floor_hour(dt)
-    return floor if floor == dt else floor + timedelta(hours=1)

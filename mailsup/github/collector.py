@@ -22,22 +22,20 @@ from urllib.parse import urlencode
 
 from github import Github
 
+from mailsup.clock import ceil_hour, floor_hour, iso_z
+from mailsup.clock import parse_iso as parse_time
 from mailsup.github.api import (
     EtagCache,
     Fetcher,
     GitHubRequestError,
     GitHubUnavailable,
     MemoryEtagCache,
-    ceil_hour,
-    floor_hour,
-    iso_z,
-    parse_time,
 )
 
 __all__ = ["ClientFootprint", "EtagCache", "FootprintUnavailable", "MemoryEtagCache",
            "collect", "fetch_org_directory"]
 
-log = logging.getLogger("mailsup.github")
+log = logging.getLogger(__name__)
 
 KINDS = ("issues_opened", "issues_closed", "issues_commented", "prs_opened", "prs_merged",
          "commits")

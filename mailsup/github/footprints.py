@@ -3,24 +3,73 @@
 The collector fetches per repo for every developer at once; each developer's
 slice is then cut to their own window, so every event lands in exactly one
 snapshot. GitHub being down or out of quota never stops a SUP: the mail goes
-out with a note.
+out with a note. The path: ``gather`` here → ``collector.collect`` → ``api``.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
+from mailsup.clock import aware
 from mailsup.config import Settings
-from mailsup.models import Client, Person
+from mailsup.directory import repos_of
+from mailsup.github import api
+from mailsup.github.collector import FootprintUnavailable, collect
+from mailsup.models import Client, GithubCache, Person, db
+
+log = logging.getLogger(__name__)
+
+Window = tuple[datetime, datetime]
 
 NOT_CONFIGURED = "not configured ([github] token is empty), so no activity is shown."
 
 
-def gather(settings: Settings, client: Client, windows: dict[Person, tuple[datetime, datetime]]
+def gather(settings: Settings, client: Client, windows: dict[Person, Window]
            ) -> tuple[dict[str, dict], str | None]:
     """Footprint per developer email over each one's [start, end), and a note for the mail."""
-    if not settings.github.token:
+    gh = api.client_for(settings)
+    if gh is None:
         return {}, NOT_CONFIGURED
-    from mailsup.github import directory_sync as github_source
+    return collect_for_client(gh, client, windows)
 
-    return github_source.collect_for_client(settings, client, windows)
+
+class DbEtagCache:
+    """ETags kept between ticks, so an unchanged repo costs no rate limit."""
+
+    def get(self, url: str) -> tuple[str, str] | None:
+        row = GithubCache.get_or_none(GithubCache.url == url[:1000])
+        return (row.etag, row.body) if row else None
+
+    def put(self, url: str, etag: str, body: str) -> None:
+        with db.atomic():
+            updated = (GithubCache.update(etag=etag, body=body)
+                       .where(GithubCache.url == url[:1000]).execute())
+            if not updated:
+                GithubCache.insert(url=url[:1000], etag=etag, body=body).on_conflict_ignore() \
+                    .execute()
+
+
+def collect_for_client(gh, client_row: Client,
+                       windows: dict[Person, Window]) -> tuple[dict[str, dict], str | None]:
+    """One collection for all developers of a client, sliced to each one's window."""
+    repos = repos_of(client_row)
+    if not repos:
+        return {}, (f"no repositories are listed for {client_row.name}; add [[repos]] to the "
+                    "directory or run `mailsup directory sync-github`")
+    with_login = {p: w for p, w in windows.items() if p.github}
+    if not with_login:
+        return {}, "no GitHub login is known for you; ask the operator to add `github = ...`"
+    since = min(aware(w[0]) for w in with_login.values())
+    until = max(aware(w[1]) for w in with_login.values())
+    try:
+        fp = collect(gh, repos, [p.github for p in with_login], since, until,
+                     DbEtagCache())
+    except FootprintUnavailable as exc:
+        return {}, f"footprint unavailable ({exc}); it will be included in your next SUP"
+    except Exception as exc:  # noqa: BLE001 - GitHub must never stop the SUP email
+        log.exception("footprint collection failed for %s", client_row.slug)
+        return {}, f"footprint unavailable ({type(exc).__name__}); it will be included later"
+    per_person = {p.email: fp.for_developer(p.github, aware(w[0]), aware(w[1]))
+                  for p, w in with_login.items()}
+    return per_person, ("; ".join(fp.notes) or None)

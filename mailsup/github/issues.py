@@ -18,7 +18,7 @@ from github.Issue import Issue
 
 from mailsup.github import api as github_client
 
-log = logging.getLogger("mailsup.github")
+log = logging.getLogger(__name__)
 
 LABEL = "mailsup"
 MAX_WAIT = 10.0     # longest Retry-After we sit out inside a tick

@@ -17,7 +17,7 @@ from email.utils import getaddresses
 from mailsup import tokens
 from mailsup.config import Settings
 from mailsup.directory import person_by_address
-from mailsup.models import Client, OutboundMessage, Person, Sup
+from mailsup.models import Client, Keys, OutboundMessage, Person
 
 _SUBJECT_REF = re.compile(r"\[SUP (\d+)\]", re.IGNORECASE)
 _MSGID = re.compile(r"<[^<>\s]+>")
@@ -68,8 +68,9 @@ def thread_reference(msg: EmailMessage) -> Reference | None:
     for row in sent:
         if row.kind in ("sup_request", "nag", "receipt") and row.sup_id:
             return Reference("sup", row.sup_id, "thread")
-        if row.kind == "hr_digest" and row.key.startswith("hr_digest:"):
-            return Reference("hr_digest", int(row.key.split(":")[1]), "thread")
+        digest = Keys.hr_digest_mail_effect(row.key) if row.kind == "hr_digest" else None
+        if digest is not None:
+            return Reference("hr_digest", digest, "thread")
     return None
 
 
@@ -100,10 +101,6 @@ def identify(settings: Settings, msg: EmailMessage, envelope_to: str | None) -> 
     bad = reference is None and any(
         tokens.token_from_address(settings.reply_address, a) for a in addresses)
     return Identity(sender, person, reference, int(match.group(1)) if match else None, bad)
-
-
-def may_act_for_sup(identity: Identity, sup: Sup) -> bool:
-    return identity.person is not None and identity.person.id == sup.developer_id
 
 
 def may_act_as_hr(settings: Settings, identity: Identity, client: Client) -> bool:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from mailsup.clock import utcnow_naive
 from mailsup.config import Settings
-from mailsup.models import AutoReplyLog, InboundMessage, OutboundMessage, Sup, utcnow_naive
+from mailsup.models import AutoReplyLog, InboundMessage, Keys, OutboundMessage, Sup
 from mailsup.outbound import compose, outbox
 
-log = logging.getLogger("mailsup.inbound")
+log = logging.getLogger(__name__)
 
 BUDGET_PER_INTERVAL = 5
 
@@ -35,24 +36,24 @@ def within_budget(settings: Settings, address: str, now: datetime,
     return True
 
 
-def answer(settings: Settings, row: InboundMessage, *, kind: str, role: str, subject: str,
-           context: dict, to: str, now: datetime, sup: Sup | None = None,
+def answer(settings: Settings, row: InboundMessage, *, kind: str, message: compose.Message,
+           to: str, now: datetime, sup: Sup | None = None,
            reply_to: str | None = None, auto_submitted: str = "auto-replied",
            unauthenticated: bool = False) -> OutboundMessage | None:
-    key = f"{kind}:{row.id}"
+    key = Keys.answer(kind, row.id)
     existing = OutboundMessage.get_or_none(OutboundMessage.key == key)
     if existing is not None:
         return existing
     # Mail without a valid reference can claim any From: it gets its own, tiny
     # budget, so spoofed mail never uses up the answers a real reply deserves.
-    budget_key, budget = (f"unreferenced:{to}", 1) if unauthenticated else (to,
-                                                                         BUDGET_PER_INTERVAL)
+    budget_key, budget = (Keys.unreferenced_budget(to), 1) if unauthenticated else (
+        to, BUDGET_PER_INTERVAL)
     if not within_budget(settings, budget_key, now, budget):
         log.warning("not answering %s (%s): answer budget spent", to, kind)
         return None
-    rendered = compose.render(role, subject, context)
+    rendered = compose.render(message)
     # The thread: our original mail, then the reply this answers.
-    original = OutboundMessage.get_or_none(OutboundMessage.key == f"sup_request:{sup.id}") \
+    original = OutboundMessage.get_or_none(OutboundMessage.key == Keys.sup_request(sup.id)) \
         if sup is not None else None
     references = [m for m in (original.message_id if original else None, row.message_id)
                   if m] or None
@@ -60,7 +61,3 @@ def answer(settings: Settings, row: InboundMessage, *, kind: str, role: str, sub
                           sup=sup, reply_to=reply_to, in_reply_to=row.message_id,
                           references=references, auto_submitted=auto_submitted)
 
-
-def reply_subject(original: str) -> str:
-    original = compose.one_line(original or "")
-    return original if original.lower().startswith("re:") else f"Re: {original}".strip()

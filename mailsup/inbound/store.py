@@ -16,9 +16,10 @@ from email.policy import compat32
 
 from peewee import IntegrityError
 
-from mailsup.models import ImapState, InboundMessage, db, utcnow_naive
+from mailsup.clock import utcnow_naive
+from mailsup.models import ImapState, InboundMessage, db
 
-log = logging.getLogger("mailsup.inbound")
+log = logging.getLogger(__name__)
 
 _headers = BytesHeaderParser(policy=compat32)
 

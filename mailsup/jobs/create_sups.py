@@ -1,29 +1,23 @@
-"""The developer side of the daily cycle: create SUPs at sup_time, nag at nag_time.
+"""Create each developer's SUP at their local sup_time, with its footprint, and queue it.
 
-Both jobs are pure functions of ``now`` and the database: they find what is
-due and not yet done, so running them twice, or after a crash, is harmless.
+A pure function of ``now`` and the database: it finds what is due and not yet
+done, so running it twice, or after a crash, is harmless.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from mailsup import sup as sups
-from mailsup.clock import Calendar, aware, local_date, local_instant
+from mailsup.clock import Calendar, aware, local_date, local_instant, utcnow_naive
 from mailsup.config import Settings
-from mailsup.directory import developers_of
+from mailsup.directory import developers_of, schedule_for
 from mailsup.github import footprints
-from mailsup.models import Client, Effect, Leave, Sup, db, utcnow_naive
-from mailsup.outbound import compose, outbox
-from mailsup.outbound import context as views
+from mailsup.models import Client, Leave, Sup
 from mailsup.sup import Due
 
-log = logging.getLogger("mailsup.jobs")
-
-
-def client_schedule(settings: Settings, client: Client):
-    return settings.schedule.override(client.schedule or {}, f"client {client.slug} schedule")
+log = logging.getLogger(__name__)
 
 
 def leave_of(person_ids: list[int]) -> dict[int, list]:
@@ -36,7 +30,7 @@ def leave_of(person_ids: list[int]) -> dict[int, list]:
 
 def due_for_client(settings: Settings, client: Client, now: datetime) -> list[Due]:
     """Developers whose local sup_time has passed today and who have no SUP yet."""
-    schedule = client_schedule(settings, client)
+    schedule = schedule_for(settings, client)
     candidates = []
     for person in developers_of(client):
         day = local_date(now, person.timezone)
@@ -81,51 +75,3 @@ def create_due_sups(settings: Settings, now: datetime) -> list[Sup]:
             if sup is not None:
                 created.append(sup)
     return created
-
-
-# A nag instant is always within a day of the end of its SUP's local day: older
-# open SUPs are stale, and the queries need never read them again.
-STALE = timedelta(days=2)
-
-
-def end_of_local_day(sup: Sup) -> datetime:
-    return utcnow_naive(local_instant(sup.day + timedelta(days=1), datetime.min.time(),
-                                      sup.developer.timezone))
-
-
-def nag_due(now: datetime) -> list[Sup]:
-    stamp = utcnow_naive(now)
-    query = (Sup.select().where((Sup.status == "open") & (Sup.away == False)  # noqa: E712
-                                & (Sup.nag_at <= stamp) & (Sup.nag_at > stamp - STALE))
-             .where(~Sup.id.in_(Effect.select(Effect.sup).where(
-                 (Effect.kind == "nag") & Effect.sup.is_null(False)))))
-    # A SUP from an earlier day is stale: nagging about it helps nobody.
-    return [s for s in query if stamp < end_of_local_day(s)]
-
-
-def queue_nag(settings: Settings, sup: Sup, now: datetime) -> None:
-    request = sups.request_message(sup)
-    ctx = views.base_context(sup, "reply to this email to answer")
-    rendered = compose.render("nag", views.sup_subject(sup, "Reminder: "), ctx)
-    with db.atomic():
-        Effect.create(key=f"nag:{sup.id}", kind="nag", sup=sup, created_at=utcnow_naive(now),
-                      done_at=utcnow_naive(now))
-        outbox.enqueue(
-            settings, key=f"nag:{sup.id}", kind="nag", to=[sup.developer.email],
-            rendered=rendered, now=now, sup=sup, reply_to=sups.reply_to(settings, sup),
-            in_reply_to=request.message_id if request else None,
-            references=[request.message_id] if request else None,
-        )
-
-
-def send_nags(settings: Settings, now: datetime) -> list[Sup]:
-    from peewee import IntegrityError
-
-    nagged = []
-    for sup in nag_due(now):
-        try:
-            queue_nag(settings, sup, now)
-            nagged.append(sup)
-        except IntegrityError:
-            continue  # another worker nagged first
-    return nagged

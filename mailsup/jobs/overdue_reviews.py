@@ -13,12 +13,14 @@ from datetime import datetime
 
 from peewee import IntegrityError
 
-from mailsup.clock import Calendar, aware, local_instant, zone
+from mailsup.clock import Calendar, aware, local_instant, utcnow_naive, zone
 from mailsup.config import Settings
-from mailsup.jobs.create_sups import client_schedule
-from mailsup.models import Effect, Sup, db, utcnow_naive
+from mailsup.directory import schedule_for
+from mailsup.github import api as github_api
+from mailsup.github.issues import HrTicketError, close_issue, ensure_overdue_issue
+from mailsup.models import Effect, Keys, Sup, db
 
-log = logging.getLogger("mailsup.github")
+log = logging.getLogger(__name__)
 
 
 def review_due_at(settings: Settings, sup: Sup) -> datetime:
@@ -26,13 +28,13 @@ def review_due_at(settings: Settings, sup: Sup) -> datetime:
     hr = sup.client.hr
     tz = hr.timezone
     local = aware(sup.submitted_at).astimezone(zone(tz))
-    sla = client_schedule(settings, sup.client).review_sla_days
+    sla = schedule_for(settings, sup.client).review_sla_days
     day = Calendar.of(hr).add_business_days(local.date(), sla)
     return local_instant(day, local.time().replace(microsecond=0), tz)
 
 
 def _effect(sup: Sup, now: datetime) -> Effect:
-    key = f"overdue:{sup.id}"
+    key = Keys.overdue(sup.id)
     try:
         with db.atomic():
             return Effect.create(key=key, kind="overdue", sup=sup, created_at=utcnow_naive(now))
@@ -51,8 +53,6 @@ def _issue_text(settings: Settings, sup: Sup) -> tuple[str, str]:
 
 
 def open_overdue_issues(settings: Settings, gh, now: datetime) -> list[Sup]:
-    from mailsup.github.issues import HrTicketError, ensure_overdue_issue
-
     opened = []
     for sup in Sup.select().where(Sup.status == "submitted"):
         client = sup.client
@@ -76,8 +76,6 @@ def open_overdue_issues(settings: Settings, gh, now: datetime) -> list[Sup]:
 
 
 def close_reviewed_issues(settings: Settings, gh, now: datetime) -> list[Sup]:
-    from mailsup.github.issues import close_issue
-
     closed = []
     done = Effect.select(Effect.sup).where(Effect.kind == "overdue_closed")
     # Only issues still to close: a growing history of closed ones is never re-read.
@@ -92,7 +90,7 @@ def close_reviewed_issues(settings: Settings, gh, now: datetime) -> list[Sup]:
         except Exception as exc:  # noqa: BLE001 - retried next tick
             log.warning("overdue issue %s#%s not closed: %s", data["repo"], data["number"], exc)
             continue
-        Effect.insert(key=f"overdue_closed:{sup.id}", kind="overdue_closed", sup=sup,
+        Effect.insert(key=Keys.overdue_closed(sup.id), kind="overdue_closed", sup=sup,
                       created_at=utcnow_naive(now), done_at=utcnow_naive(now),
                       data={"repo": data["repo"], "number": data["number"]}) \
             .on_conflict_ignore().execute()
@@ -101,9 +99,7 @@ def close_reviewed_issues(settings: Settings, gh, now: datetime) -> list[Sup]:
 
 
 def overdue_reviews(settings: Settings, now: datetime) -> list[Sup]:
-    if not settings.github.token:
+    gh = github_api.client_for(settings)
+    if gh is None:
         return []
-    from mailsup.github.directory_sync import client
-
-    gh = client(settings)
     return open_overdue_issues(settings, gh, now) + close_reviewed_issues(settings, gh, now)

@@ -13,11 +13,12 @@ from datetime import datetime
 from peewee import IntegrityError
 
 from mailsup import slack
+from mailsup.clock import utcnow_naive
 from mailsup.config import Settings
-from mailsup.jobs.create_sups import STALE, end_of_local_day
-from mailsup.models import Client, Effect, Person, Sup, db, utcnow_naive
+from mailsup.jobs.nags import STALE, day_over
+from mailsup.models import Client, Effect, Keys, Person, Sup, db
 
-log = logging.getLogger("mailsup.slack")
+log = logging.getLogger(__name__)
 
 # DM channel ids per workspace (base URL + token), so a changed token or a
 # second Slack never gets another workspace's channel ids.
@@ -56,9 +57,9 @@ def nag_open_sups(settings: Settings, client, now: datetime) -> list[Sup]:
                          & Person.slack.is_null(False) & (Sup.nag_at > stamp - STALE)
                          & Sup.id.in_(nagged_by_mail) & ~Sup.id.in_(dmed)))
     for sup in candidates:
-        if stamp >= end_of_local_day(sup):
+        if day_over(sup, now):
             continue  # a SUP of an earlier day: a DM would only confuse
-        effect = _claim(f"slack_nag:{sup.id}", "slack_nag", now, sup)
+        effect = _claim(Keys.slack_nag(sup.id), "slack_nag", now, sup)
         text = (f"Your SUP for {sup.client.name} ({sup.day:%a %d %b}, {sup.reference}) is "
                 "still open: please reply to the SUP email with your plan.")
         if effect is not None and _dm(client, effect, sup.developer.slack, text, now):
@@ -74,7 +75,7 @@ def nudge_hr(settings: Settings, client, now: datetime) -> list[Client]:
         client_row = Client.get_or_none(Client.id == digest.data.get("client"))
         if client_row is None or not client_row.hr_id or not client_row.hr.slack:
             continue
-        effect = _claim(f"slack_hr:{digest.id}", "slack_hr", now)
+        effect = _claim(Keys.slack_hr(digest.id), "slack_hr", now)
         count = len(digest.data.get("sup_ids", []))
         text = (f"{count} SUP{'s' if count != 1 else ''} of {client_row.name} wait for your "
                 "review: see today's digest email and reply \"reviewed\".")

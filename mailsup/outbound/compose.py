@@ -1,7 +1,9 @@
-"""Render a mail from one context: text and HTML alternatives of the same data.
+"""Render a mail from one context, and build its MIME: the one header builder.
 
-Templates are named by role (``<role>.txt.j2`` / ``<role>.html.j2``). HTML
-templates autoescape, so a GitHub title or a reply can never inject markup.
+Templates are named by role (``<role>.txt.j2`` / ``<role>.html.j2``) and both
+alternatives render the same variables. HTML templates autoescape, so a GitHub
+title or a reply can never inject markup. What a mail says (role, subject,
+variables) is decided in ``outbound.messages``, never here.
 """
 
 from __future__ import annotations
@@ -25,6 +27,15 @@ _env = Environment(
 
 
 @dataclass(frozen=True)
+class Message:
+    """What one mail says: its template role, its subject and the template's variables."""
+
+    role: str
+    subject: str
+    variables: dict
+
+
+@dataclass(frozen=True)
 class Rendered:
     subject: str
     text: str
@@ -37,10 +48,10 @@ def one_line(value: str, limit: int = 200) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def render(role: str, subject: str, context: dict) -> Rendered:
-    text = _env.get_template(f"{role}.txt.j2").render(**context)
-    html = _env.get_template(f"{role}.html.j2").render(**context)
-    return Rendered(one_line(subject, 250), text, html)
+def render(message: Message) -> Rendered:
+    text = _env.get_template(f"{message.role}.txt.j2").render(**message.variables)
+    html = _env.get_template(f"{message.role}.html.j2").render(**message.variables)
+    return Rendered(one_line(message.subject, 250), text, html)
 
 
 def new_message_id(domain: str) -> str:

@@ -1,15 +1,17 @@
-"""Turn stored rows into the plain data that templates render.
+"""Turn stored rows into the plain data that developer and team mail renders.
 
 Only the fields named here reach a developer's or a team's mail; the HR-only
 fields of a SUP (notes, flags, reviewer) are deliberately absent, so no
-template can leak them by accident.
+template can leak them by accident. What HR's mail adds lives in
+``hr_context``, the only module that reads those fields for a mail.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from mailsup.models import SCHEDULING_VALUES, Sup
+from mailsup.clock import aware, local_date, local_instant
+from mailsup.models import SCHEDULING_VALUES, Membership, Person, Sup
 
 
 def day_long(day: date) -> str:
@@ -78,19 +80,13 @@ def base_context(sup: Sup, footer: str) -> dict:
 
 
 def sup_request_context(sup: Sup) -> dict:
-    ctx = base_context(sup, "reply to this email to answer")
-    ctx.update({
+    return {
         "previous_plan_lines": (sup.previous_plan or "").splitlines(),
         "footprint_note": sup.footprint_note,
         "repos": footprint_repos(sup.footprint),
         "assigned": assigned_tickets(sup.footprint),
         "scheduling_values": list(SCHEDULING_VALUES),
-    })
-    return ctx
-
-
-def sup_subject(sup: Sup, prefix: str = "") -> str:
-    return f"{prefix}[{sup.reference}] {sup.client.name} stand-up for {sup.day:%a %d %b}"
+    }
 
 
 def footprint_summary(footprint: dict | None) -> list[str]:
@@ -108,26 +104,10 @@ def footprint_summary(footprint: dict | None) -> list[str]:
     return lines
 
 
-def _tickets(sup: Sup) -> list[str]:
+def tickets(sup: Sup) -> list[str]:
     return [f"{short_repo(t['repo'])}#{t['number']} {t.get('title', '')}".strip()
             + (" (expect done)" if t.get("expect_done") else " (working on it)")
             for t in sup.planned_tickets or []]
-
-
-def hr_entry(sup: Sup, is_new: bool) -> dict:
-    """Everything HR reviews, HR-only fields included: only for the HR digest."""
-    seen = sup.amendments_reviewed or 0
-    return {
-        "id": sup.id, "ref": sup.reference, "new": is_new, "status": sup.status,
-        "developer": sup.developer.name, "email": sup.developer.email,
-        "day": day_long(sup.day), "scheduling": sup.scheduling or "-",
-        "plan_lines": (sup.plan or "").splitlines(), "blockers": sup.blockers,
-        "tickets": _tickets(sup), "comments": sup.repo_comments or {},
-        "footprint": footprint_summary(sup.footprint),
-        "amendments": [a["fields"].get("plan", "") for a in (sup.amendments or [])[seen:]],
-        "notes": [n["text"] for n in sup.hr_notes or []],
-        "flags": [f["reason"] for f in sup.flags or []],
-    }
 
 
 def team_entry(person, sup: Sup | None) -> dict:
@@ -143,6 +123,29 @@ def team_entry(person, sup: Sup | None) -> dict:
     else:
         entry.update(state="submitted", scheduling=sup.scheduling,
                      plan_lines=(sup.plan or "").splitlines(), blockers=sup.blockers,
-                     done=[t.removesuffix(" (expect done)") for t in _tickets(sup)
+                     done=[t.removesuffix(" (expect done)") for t in tickets(sup)
                            if t.endswith("(expect done)")])
     return entry
+
+
+def team_members(team, day: date, now: datetime | None = None, sup_time=None) -> list[dict]:
+    """Each member's entry for the team digest of ``day``.
+
+    Each member as of their own local day: west of the team's clock, today's
+    SUP may not exist yet, which is "later", not "no SUP today".
+    """
+    client = team.org.client
+    members = list(Person.select().join(Membership).where(Membership.team == team)
+                   .order_by(Person.name))
+    days = {m.id: local_date(now, m.timezone) if now else day for m in members}
+    sups = {(s.developer_id, s.day): s for s in Sup.select().where(
+        (Sup.client == client) & Sup.developer.in_([m.id for m in members])
+        & Sup.day.in_(list(set(days.values()))))}
+    entries = []
+    for m in members:
+        entry = team_entry(m, sups.get((m.id, days[m.id])))
+        if entry["state"] == "none" and now is not None and sup_time is not None and \
+                aware(now) < local_instant(days[m.id], sup_time, m.timezone):
+            entry["state"] = "later"
+        entries.append(entry)
+    return entries

@@ -12,12 +12,13 @@ from datetime import datetime
 
 from peewee import IntegrityError
 
+from mailsup.clock import utcnow_naive
 from mailsup.config import Settings
-from mailsup.models import OutboundMessage, Sup, db, utcnow_naive
+from mailsup.models import OutboundMessage, Sup, db
 from mailsup.outbound import compose
 from mailsup.outbound.compose import Rendered
 
-log = logging.getLogger("mailsup.outbox")
+log = logging.getLogger(__name__)
 
 
 def enqueue(

@@ -18,12 +18,13 @@ from pathlib import Path
 
 import aiosmtplib
 
+from mailsup.clock import utcnow_naive
 from mailsup.config import Settings, Smtp
 from mailsup.database import is_sqlite
-from mailsup.models import OutboundMessage, db, utcnow_naive
+from mailsup.models import OutboundMessage, db
 from mailsup.tokens import reply_address, sign
 
-log = logging.getLogger("mailsup.smtp")
+log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=10)
 BATCH = 20  # x the default 30 s SMTP timeout = the 10-minute lease

@@ -1,84 +1,25 @@
 """HR email commands as a registry (in the image of Mailman's ``eml_*`` commands).
 
-Each command is a small object with a ``name``, a one-line ``help`` and
-``process(ctx, args) -> list[str]`` returning what changed. ``help`` is
-generated from the registry, so a new command documents itself.
+``REGISTRY`` is the explicit list of commands, one module each; ``help`` is
+generated from it. Adding a command: write its module beside these and name
+it here.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol
+from mailsup.inbound.commands.base import CommandContext, help_lines, split_line
+from mailsup.inbound.commands.base import run as run_lines
+from mailsup.inbound.commands.flag import Flag, Unflag
+from mailsup.inbound.commands.help import Help
+from mailsup.inbound.commands.note import Note
+from mailsup.inbound.commands.reviewed import Reviewed
 
-from mailsup.config import Settings
-from mailsup.models import Client, Person, Sup
-
-_SUP_ID = re.compile(r"^(?:sup\s*)?#?(\d{1,12})$", re.IGNORECASE)
-
-
-@dataclass
-class CommandContext:
-    settings: Settings
-    now: datetime
-    client: Client
-    actor_email: str
-    actor: Person | None
-    digest_sup_ids: list[int]
-    digest_versions: dict[str, str] = field(default_factory=dict)
-    changes: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def sup(self, token: str) -> Sup | None:
-        """A SUP of this client by id, or None with the reason recorded."""
-        match = _SUP_ID.match(token.strip().rstrip(":,"))
-        if not match:
-            self.errors.append(f"{token!r} is not a SUP id")
-            return None
-        sup = Sup.get_or_none(Sup.id == int(match.group(1)))
-        if sup is None or sup.client_id != self.client.id:
-            self.errors.append(f"SUP {match.group(1)} is not a SUP of {self.client.name}")
-            return None
-        return sup
-
-
-class Command(Protocol):
-    name: str
-    help: str
-    usage: str
-
-    def process(self, ctx: CommandContext, args: str) -> None: ...
-
-
-REGISTRY: dict[str, Command] = {}
-
-
-def register(command: Command) -> Command:
-    REGISTRY[command.name] = command
-    return command
-
-
-def help_lines() -> list[str]:
-    return [f"{c.usage:<24} {c.help}" for c in sorted(REGISTRY.values(), key=lambda c: c.name)]
-
-
-def split_line(line: str) -> tuple[str, str]:
-    word, _, rest = line.strip().partition(" ")
-    return word.lower().rstrip(":"), rest.strip()
+REGISTRY = (Reviewed(), Note(), Flag(), Unflag(), Help())
 
 
 def run(ctx: CommandContext, lines: list[str]) -> list[str]:
-    """Apply each known command line; returns the unknown lines."""
-    unknown = []
-    for line in lines:
-        name, args = split_line(line)
-        command = REGISTRY.get(name)
-        if command is None:
-            unknown.append(line.strip())
-            continue
-        command.process(ctx, args)
-    return unknown
+    """Apply each known command line with the registry; returns the unknown lines."""
+    return run_lines(ctx, lines, REGISTRY)
 
 
-from mailsup.inbound.commands import flag, help, note, reviewed  # noqa: E402,F401 - registration side effect
+__all__ = ["REGISTRY", "CommandContext", "help_lines", "run", "split_line"]

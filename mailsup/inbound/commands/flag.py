@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mailsup import review
-from mailsup.inbound.commands import CommandContext, register
+from mailsup.inbound.commands.base import CommandContext
 
 
 class Flag:
@@ -32,7 +32,3 @@ class Unflag:
                 ctx.errors.append("unflag: which SUP? e.g. unflag 42")
             if sup is not None:
                 ctx.changes.append(review.unflag(sup))
-
-
-register(Flag())
-register(Unflag())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailsup.inbound.commands import CommandContext, help_lines, register
+from mailsup.inbound.commands.base import CommandContext, help_lines
 
 
 class Help:
@@ -12,7 +12,4 @@ class Help:
 
     def process(self, ctx: CommandContext, args: str) -> None:
         ctx.changes.append("Commands (one per line, case-insensitive):")
-        ctx.changes.extend("  " + line for line in help_lines())
-
-
-register(Help())
+        ctx.changes.extend("  " + line for line in help_lines(ctx.commands))

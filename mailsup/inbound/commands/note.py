@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mailsup import review
-from mailsup.inbound.commands import CommandContext, register
+from mailsup.inbound.commands.base import CommandContext
 
 
 class Note:
@@ -21,6 +21,3 @@ class Note:
         sup = ctx.sup(ident)
         if sup is not None:
             ctx.changes.append(review.add_note(sup, ctx.actor_email, text.strip(), ctx.now))
-
-
-register(Note())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mailsup import review
-from mailsup.inbound.commands import CommandContext, register
+from mailsup.inbound.commands.base import CommandContext
 from mailsup.models import Sup
 
 
@@ -22,6 +22,3 @@ class Reviewed:
         for sup in sups:
             seen = ctx.digest_versions.get(str(sup.id))
             ctx.changes.append(review.review(sup, ctx.actor, ctx.now, seen))
-
-
-register(Reviewed())

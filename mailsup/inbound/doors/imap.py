@@ -25,16 +25,17 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from imapclient import IMAPClient
 from peewee import DatabaseError
 
+from mailsup.clock import utc_now
 from mailsup.config import ConfigError, Settings
 from mailsup.inbound.store import last_uid, store_raw
 from mailsup.models import InboundMessage, db
 
-log = logging.getLogger("mailsup.imap")
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 OnStored = Callable[[int], None]
@@ -49,10 +50,6 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (imaplib.IMAP4.abort, OSErr
 RECOVERABLE_ERRORS: tuple[type[BaseException], ...] = (
     imaplib.IMAP4.error, OSError, DatabaseError,
 )
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -166,7 +163,7 @@ class ImapDoor:
     is known to be unreliable).
     """
 
-    def __init__(self, settings: Settings, clock: Clock = _utc_now, *,
+    def __init__(self, settings: Settings, clock: Clock = utc_now, *,
                  timeout: float = 30.0, idle_timeout: float = 30.0,
                  idle_renew: float = 600.0, poll_interval: float = 60.0,
                  backoff: float = 1.0, backoff_max: float = 60.0, batch_size: int = 20,

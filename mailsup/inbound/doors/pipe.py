@@ -14,10 +14,10 @@ from datetime import datetime
 from pathlib import Path
 
 from mailsup.config import Settings
-from mailsup.inbound import pipeline
+from mailsup.inbound import runner
 from mailsup.inbound.store import store_raw
 
-log = logging.getLogger("mailsup.inbound")
+log = logging.getLogger(__name__)
 
 EX_OK = 0
 EX_DATAERR = 65
@@ -71,9 +71,9 @@ def deliver(settings: Settings, names: list[str], now: datetime,
         stored = store_raw(raw, "cli", now, envelope_from=envelope_from,
                            envelope_to=envelope_to)
         row = stored.row
-        claimed = pipeline.claim_row(row.id, now)
+        claimed = runner.claim_row(row.id, now)
         if claimed is not None:
-            row = pipeline.process(settings, claimed, now).row
+            row = runner.process(settings, claimed, now).row
         results.append(Delivered(source, row.id, stored.created, row.status, row.kind,
                                  list(row.reasons or [])))
     return code, results

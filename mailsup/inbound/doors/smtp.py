@@ -11,26 +11,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from aiosmtpd.controller import Controller
 
+from mailsup.clock import utc_now
 from mailsup.config import Settings
 from mailsup.inbound.store import store_raw
 
-log = logging.getLogger("mailsup.smtpd")
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class InboundHandler:
     """aiosmtpd handler: accepts mail for our reply domain and stores it raw."""
 
-    def __init__(self, settings: Settings, clock: Clock = _utc_now,
+    def __init__(self, settings: Settings, clock: Clock = utc_now,
                  on_stored: Callable[[int], None] | None = None):
         self.settings = settings
         self.clock = clock
@@ -71,7 +68,7 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def make_controller(settings: Settings, clock: Clock = _utc_now,
+def make_controller(settings: Settings, clock: Clock = utc_now,
                     on_stored: Callable[[int], None] | None = None,
                     listen: str | None = None) -> Controller:
     """A Controller owns the listener's thread and loop; a stopped one can't restart."""

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from mailsup import tokens
-from mailsup.inbound import autoreply as answers
+from mailsup.inbound import autoreply
 from mailsup.inbound.authenticate import may_act_as_hr
 from mailsup.inbound.commands import CommandContext, run
+from mailsup.inbound.ctx import Ctx
 from mailsup.inbound.reading import body, trim
 from mailsup.inbound.reading.fields import is_pleasantry
 from mailsup.models import Client, Effect
-
-if TYPE_CHECKING:
-    from mailsup.inbound.pipeline import Ctx
+from mailsup.outbound import messages
 
 
 def command_lines(text: str) -> list[str]:
@@ -50,16 +47,13 @@ def handle(ctx: Ctx) -> None:
                           dict(digest.data.get("versions", {})))
     lines = command_lines(body.reply_text(ctx.msg))
     unknown = run(cctx, lines)
-    answers.answer(
-        ctx.settings, ctx.row, kind="command_results", role="command_results",
-        subject=answers.reply_subject(str(ctx.msg.get("Subject", ""))),
-        context={"client_name": client.name, "changes": cctx.changes, "errors": cctx.errors,
-                 "unknown": unknown, "empty": not lines, "title": "Digest commands",
-                 "ref": "", "footer": "automatic answer to your digest reply"},
+    autoreply.answer(
+        ctx.settings, ctx.row, kind="command_results",
+        message=messages.command_results(client, cctx.changes, cctx.errors, unknown,
+                                         not lines, ctx.subject),
         to=ctx.identity.sender, now=ctx.now, auto_submitted="auto-replied",
         # Replying to the confirmation works like replying to the digest.
-        reply_to=tokens.reply_address(ctx.settings.reply_address,
-                                      tokens.sign(ctx.settings.secret, "d", digest.id)))
+        reply_to=tokens.address_for(ctx.settings, "d", digest.id))
     status = "applied" if cctx.changes else "refused"
     ctx.settle(status, "hr_commands", *cctx.changes, *cctx.errors,
                *(f"unknown command: {line}" for line in unknown))

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from mailsup import sup as sups
 from mailsup.directory import repos_of
-from mailsup.inbound import autoreply as answers
+from mailsup.inbound import autoreply
+from mailsup.inbound.ctx import Ctx
 from mailsup.inbound.reading import body
 from mailsup.inbound.reading import sup_reply as reply_parser
-from mailsup.models import Sup
-from mailsup.outbound import context as views
-
-if TYPE_CHECKING:
-    from mailsup.inbound.pipeline import Ctx
+from mailsup.models import InboundMessage, Sup
+from mailsup.outbound import context, messages
 
 HELP_WORDS = {"help", "?", "help me", "usage"}
 
@@ -56,8 +52,6 @@ def _sent_text(sup: Sup) -> str:
 
 def _newer_applied(ctx: Ctx, sup: Sup):
     """A reply applied after this one arrived: replaying this one must not undo it."""
-    from mailsup.models import InboundMessage
-
     return (InboundMessage.select().where(
         (InboundMessage.sup == sup) & (InboundMessage.status == "applied")
         & (InboundMessage.kind == "sup_reply") & (InboundMessage.id != ctx.row.id)
@@ -70,38 +64,32 @@ def _apply(ctx: Ctx, sup: Sup, text: str) -> None:
         ctx.settle("ignored", "sup_reply", f"older than inbound {newer.id}, which was "
                    "applied already; not replacing it")
         return
-    parsed = reply_parser.parse_reply(text, _sent_text(sup), views.assigned_tickets(sup.footprint),
+    parsed = reply_parser.parse_reply(text, _sent_text(sup),
+                                      context.assigned_tickets(sup.footprint),
                                       repos_of(sup.client))
-    subject = answers.reply_subject(str(ctx.msg.get("Subject", "")))
     if not parsed.ok:
-        answers.answer(ctx.settings, ctx.row, kind="refusal", role="refusal", subject=subject,
-                       context=_context(sup, parsed.as_fields()) | {
-                           "problems": parsed.problems, "unread": parsed.unread,
-                           "status": sup.status, "kept_plan": sup.plan},
-                       to=ctx.identity.sender, now=ctx.now, sup=sup,
-                       reply_to=sups.reply_to(ctx.settings, sup))
+        autoreply.answer(ctx.settings, ctx.row, kind="refusal",
+                         message=messages.refusal(sup, parsed.as_fields(), parsed.problems,
+                                                  parsed.unread, ctx.subject),
+                         to=ctx.identity.sender, now=ctx.now, sup=sup,
+                         reply_to=sups.reply_to(ctx.settings, sup))
         ctx.settle("refused", "sup_reply", *parsed.problems)
         return
     outcome = sups.submit(ctx.settings, sup, parsed.as_fields(), ctx.now, ctx.row.id)
     escalated = bool(parsed.blockers) and bool(
         sups.escalate(ctx.settings, sup, parsed.blockers, ctx.now, ctx.row.id)
         or sups.escalation_recipients(sup))
-    answers.answer(ctx.settings, ctx.row, kind="receipt", role="receipt", subject=subject,
-                   context=_context(sup, parsed.as_fields()) | {"outcome": outcome,
-                                                                "escalated": escalated},
-                   to=ctx.identity.sender, now=ctx.now, sup=sup,
-                   reply_to=sups.reply_to(ctx.settings, sup), auto_submitted="auto-generated")
+    autoreply.answer(ctx.settings, ctx.row, kind="receipt",
+                     message=messages.receipt(sup, parsed.as_fields(), outcome, escalated,
+                                              ctx.subject),
+                     to=ctx.identity.sender, now=ctx.now, sup=sup,
+                     reply_to=sups.reply_to(ctx.settings, sup), auto_submitted="auto-generated")
     ctx.settle("applied", "sup_reply", f"{sup.reference} {outcome}")
 
 
-def _context(sup: Sup, fields: dict) -> dict:
-    return views.base_context(sup, "automatic answer to your reply") | {"fields": fields}
-
-
 def _send_help(ctx: Ctx, sup: Sup) -> None:
-    answers.answer(ctx.settings, ctx.row, kind="help", role="help",
-                   subject=answers.reply_subject(str(ctx.msg.get("Subject", ""))),
-                   context=views.base_context(sup, "automatic answer"),
-                   to=ctx.identity.sender, now=ctx.now, sup=sup,
-                   reply_to=sups.reply_to(ctx.settings, sup))
+    autoreply.answer(ctx.settings, ctx.row, kind="help",
+                     message=messages.help_answer(sup, ctx.subject),
+                     to=ctx.identity.sender, now=ctx.now, sup=sup,
+                     reply_to=sups.reply_to(ctx.settings, sup))
     ctx.settle("applied", "help", "sent the short-form help")

@@ -17,7 +17,7 @@ from mailsup.inbound.reading.html_text import html_to_text
 
 __all__ = ["decode_part", "reply_text", "unflow"]
 
-log = logging.getLogger("mailsup.inbound")
+log = logging.getLogger(__name__)
 
 # Labels that in practice mean "the sender did not know": try UTF-8 first.
 _VAGUE = {"", "us-ascii", "ascii", "unknown-8bit", "x-unknown", "unknown", "default", "none"}

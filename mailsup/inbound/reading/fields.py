@@ -1,7 +1,7 @@
-"""Vocabulary of a SUP reply: keys, scheduling words, ticket references, sign-offs.
+"""The fields a SUP reply is read into, and the readers of its kinds of line.
 
-Kept apart from the reading logic in ``reply_parser`` so that teaching mailsup a
-new synonym or sign-off is a one-line change to data, not to control flow.
+``sup_reply`` finds the pieces of new text; ``FieldReader`` turns them into
+fields. The words it recognises come from ``words``.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
+from mailsup.inbound.reading import words
 from mailsup.models import SCHEDULING_VALUES
 
 __all__ = [
@@ -17,55 +18,29 @@ __all__ = [
     "scheduling_value", "ticket_refs",
 ]
 
-PLAN_MISSING = 'the plan is missing: write it under "Plan (required):" or start a line with "plan:"'
-
-_SYNONYMS = {
-    "full day": ("full", "full-time", "full time", "fulltime", "all day", "100%", "whole day",
-                 "fullday", "full-day"),
-    "part day": ("half day", "half", "half-day", "partial", "part-time", "part time", "part",
-                 "morning only", "mornings only", "afternoon", "afternoon only", "morning",
-                 "50%", "partday", "part-day", "partial day"),
-    "emergency only": ("emergency", "emergencies", "emergencies only", "on call", "on-call",
-                       "emergency-only", "only emergencies"),
-    "unavailable": ("off", "pto", "vacation", "holiday", "holidays", "sick", "out", "away",
-                    "not available", "leave", "on leave", "day off", "ooo", "out of office"),
-}
-_SCHEDULING = {value: value for value in SCHEDULING_VALUES} | {
-    word: value for value, words in _SYNONYMS.items() for word in words}
-_NONE_WORDS = {
-    "", "none", "no", "n/a", "na", "-", "--", "nothing", "nope", "nil", "no blockers",
-    "no blocker", "none so far", "none at the moment", "none right now", "not really",
-    "no issues", "all good", "none today", "no blockers today", "nothing blocking",
-}
-
+_KEY_WORDS = "|".join(re.escape(w) for w in sorted(
+    (w for w in words.LABELS if w != "comment"), key=len, reverse=True))
 # "plan: …", "Plan - …", "Plan = …", "Plan (required): …", "comment acme/api: …".
 _KEY = re.compile(
-    r"\s*[*_]*(?P<key>plan|plans|scheduling|schedule|availability|blockers?|issues/blockers"
-    r"|done|working|wip|comment(?:\s+on)?(?:\s+(?P<repo>[\w.\-]+(?:/[\w.\-]+)?))?)[*_]*"
+    rf"\s*[*_]*(?P<key>{_KEY_WORDS}"
+    r"|comment(?:\s+on)?(?:\s+(?P<repo>[\w.\-]+(?:/[\w.\-]+)?))?)[*_]*"
     r"(?:\s*\([^)]*\))?\s*(?:[:=]|[-–—](?=\s|$))\s*(?P<value>.*)$",
     re.IGNORECASE,
 )
-_KEY_NAMES = {"plan": "plan", "plans": "plan", "scheduling": "scheduling",
-              "schedule": "scheduling", "availability": "scheduling", "blocker": "blockers",
-              "blockers": "blockers", "issues/blockers": "blockers", "done": "done",
-              "working": "working", "wip": "working", "comment": "comment"}
 _REF = re.compile(r"(?<![\w#/])(?P<repo>[A-Za-z0-9][\w.\-]*(?:/[\w.\-]+)?)?#(?P<number>\d+)\b")
 # A trailing name must be capitalised, so "Best effort" in a plan is not a sign-off.
 _SIGN_OFF = re.compile(
-    r"(?:thanks|thank you|thanks a lot|many thanks|thx|ty|cheers|best|best regards|regards"
-    r"|kind regards|warm regards|br|all the best|see you|talk soon|danke|vielen dank|gruß"
-    r"|grüße|viele grüße|beste grüße|lg|mfg|merci|cordialement|bien à vous|saludos|un saludo"
-    r"|gracias|groeten|met vriendelijke groet|groetjes|bedankt|ciao)"
-    r"\s*[,.!]*(?:\s*(?-i:[A-Z])\w*\s*[,.!]*)?$",
+    "(?:" + "|".join(re.escape(w) for w in sorted(words.SIGN_OFFS, key=len, reverse=True))
+    + r")\s*[,.!]*(?:\s*(?-i:[A-Z])\w*\s*[,.!]*)?$",
     re.IGNORECASE,
 )
-_PLEASANTRY = re.compile(r"(?:ok|okay|sure|done|sounds good|will do|:\)|👍|(?:please )?(?:see )?"
-                         r"(?:my )?(?:answers |replies |notes )?(?:are )?(?:inline|below))"
-                         r"\s*[,.!]*$", re.IGNORECASE)
+_PLEASANTRY = re.compile(
+    "(?:" + "|".join(re.escape(w) for w in words.PLEASANTRIES)
+    + r"|(?:please )?(?:see )?(?:my )?(?:answers |replies |notes )?(?:are )?(?:inline|below))"
+    r"\s*[,.!]*$", re.IGNORECASE)
 CHECKBOX = re.compile(r"(?:[-*]\s+)?\[(?P<mark>[^\]\n]{0,12})\]\s*(?P<ref>[\w./\-]*#\d+)")
-_DONE_MARKS = {"x", "done", "✓", "✔", "✔️", "☑", "✅", "v", "y", "yes", "*"}
-_WORKING_MARKS = {"~", "w", "working", "wip", "-", "…", "...", "o"}
 _SPACES = re.compile(r"\s+")
+PLAN_MISSING = words.PLAN_MISSING
 
 
 @dataclass
@@ -107,7 +82,7 @@ def key_line(text: str) -> KeyLine | None:
     match = _KEY.match(text)
     if match is None:
         return None
-    key = _KEY_NAMES[_SPACES.sub(" ", match.group("key")).split(" ")[0].lower()]
+    key = words.LABELS[_SPACES.sub(" ", match.group("key")).split(" ")[0].lower()]
     value = match.group("value").strip()
     if value.strip(" .…") == "" and value:
         return None  # "plan: ..." is the template's own example, not an answer
@@ -150,19 +125,19 @@ def resolve_repo(name: str, repos: list[str]) -> str | None:
 
 def scheduling_value(text: str) -> str | None:
     """One of SCHEDULING_VALUES for what was written, or None if it is not one."""
-    words = _SPACES.sub(" ", text.strip().lower().replace("_", " ")).strip(" .!,;")
-    if not words:
+    typed = _SPACES.sub(" ", text.strip().lower().replace("_", " ")).strip(" .!,;")
+    if not typed:
         return None
-    candidates = [words, re.split(r"\s*[,;(]\s*|\s+[-–—]\s+|\s+but\s+", words)[0].strip(" .!")]
+    candidates = [typed, re.split(r"\s*[,;(]\s*|\s+[-–—]\s+|\s+but\s+", typed)[0].strip(" .!")]
     for candidate in candidates:
         for form in (candidate, candidate.replace("-", " ")):
-            if form in _SCHEDULING:
-                return _SCHEDULING[form]
+            if form in words.SCHEDULING:
+                return words.SCHEDULING[form]
     return None
 
 
 def is_none(text: str) -> bool:
-    return _SPACES.sub(" ", text.strip().lower()).strip(" .!") in _NONE_WORDS
+    return _SPACES.sub(" ", text.strip().lower()).strip(" .!") in words.NONE_WORDS
 
 
 def is_sign_off(line: str) -> bool:
@@ -268,8 +243,8 @@ class FieldReader:
         refs = ticket_refs(match.group("ref"))
         if not mark or not refs:
             return
-        if mark in _DONE_MARKS or mark in _WORKING_MARKS:
-            self._ticket(refs[0], mark in _DONE_MARKS)
+        if mark in words.DONE_MARKS or mark in words.WORKING_MARKS:
+            self._ticket(refs[0], mark in words.DONE_MARKS)
         else:
             self.result.problems.append(
                 f'unknown mark "[{match.group("mark")}]" on {match.group("ref")}: use [x] for '

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from mailsup.inbound.reading import fields as rf
-from mailsup.inbound.reading import trim
+from mailsup.inbound.reading import trim, words
 from mailsup.inbound.reading.fields import PLAN_MISSING, FieldReader, ParsedReply
 
 __all__ = ["PLAN_MISSING", "ParsedReply", "parse_reply"]
@@ -28,7 +28,7 @@ _ANSWER_HEADINGS = (
     ("comment", re.compile(r"comment on (?P<repo>\S+):$")),
 )
 _GREETING = re.compile(
-    r"(?:hi|hello|hey|dear|good morning|morning|hallo|moin|bonjour|salut|hola|hoi)\b[^:#]{0,30}$",
+    "(?:" + "|".join(re.escape(w) for w in words.GREETINGS) + r")\b[^:#]{0,30}$",
     re.IGNORECASE,
 )
 _TAG = re.compile(r"\s*\[([^\]]{1,40})\]\s*")
@@ -239,10 +239,10 @@ def _segments(lines: list[_Line], sent_words: set[str]):
 
 def _mostly(text: str, sent_words: set[str]) -> bool:
     """Prose made of the sent mail's words: its HTML wording, e.g. an unquoted Outlook original."""
-    words = _WORD.findall(norm(text))
-    if rf.key_line(text) is not None or len(words) < 5:
+    found = _WORD.findall(norm(text))
+    if rf.key_line(text) is not None or len(found) < 5:
         return False
-    return sum(w in sent_words for w in words) >= 0.8 * len(words)
+    return sum(w in sent_words for w in found) >= 0.8 * len(found)
 
 
 def _all_repos(repos: list[str], sent: list[str], assigned: list[dict]) -> list[str]:

@@ -1,0 +1,32 @@
+"""Mail with no valid reference: only a known person ever gets an answer."""
+
+from __future__ import annotations
+
+from mailsup.inbound import autoreply
+from mailsup.inbound.ctx import Ctx
+from mailsup.outbound import messages
+
+
+def handle(ctx: Ctx) -> None:
+    """No token and no thread: only a known person ever gets an answer."""
+    identity = ctx.identity
+    if identity.person is None:
+        who = identity.sender or "the sender"
+        ctx.settle("refused", "unknown", f"no valid reference, and {who} is not in the directory")
+        return
+    if ctx.verdict and ctx.verdict.kind != "person":
+        ctx.settle("ignored", ctx.verdict.kind, ctx.verdict.reason)
+        return
+    if identity.bad_token:
+        reason = ("the reply-address token has an invalid signature (tampered, or the "
+                  "secret was changed since the mail was sent)")
+    elif identity.subject_ref is not None:
+        reason = (f"only the guessable [SUP {identity.subject_ref}] in the subject; "
+                  "a reply must come to the SUP email's reply address")
+    else:
+        reason = "no reference to a SUP or digest"
+    autoreply.answer(
+        ctx.settings, ctx.row, kind="refusal",
+        message=messages.reply_to_sup_email(identity.person, identity.subject_ref, ctx.subject),
+        to=identity.sender, now=ctx.now, unauthenticated=True)
+    ctx.settle("refused", "unreferenced", reason)

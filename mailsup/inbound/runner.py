@@ -1,0 +1,86 @@
+"""The one loop shape for stored mail: claim a row, run the pipeline in one
+transaction, commit; on an exception quarantine the row with the reason and go on
+(Mailman's runner and shunt queue).
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from datetime import datetime, timedelta
+
+from mailsup.clock import utcnow_naive
+from mailsup.config import Settings
+from mailsup.inbound import pipeline
+from mailsup.inbound.ctx import Ctx
+from mailsup.models import Effect, InboundMessage, Keys, db
+
+log = logging.getLogger(__name__)
+
+PROCESSING_LEASE = timedelta(minutes=10)
+
+
+def _save(ctx: Ctx) -> None:
+    row = ctx.row
+    row.status, row.kind, row.reasons = ctx.status, ctx.kind, ctx.reasons
+    row.sup = ctx.sup_id
+    row.processed_at = utcnow_naive(ctx.now)
+    row.save()
+    if ctx.status == "applied":
+        Effect.insert(key=Keys.applied(row.id), kind="applied", created_at=row.processed_at) \
+            .on_conflict_ignore().execute()
+
+
+def process(settings: Settings, row: InboundMessage, now: datetime) -> Ctx:
+    """Run one stored message through the pipeline; never raises."""
+    ctx = Ctx(settings, now, row)
+    try:
+        with db.atomic():
+            pipeline.run(ctx)
+            _save(ctx)
+    except Exception as exc:  # noqa: BLE001 - a bad message must not stop the loop
+        log.exception("inbound %d quarantined", row.id)
+        detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        ctx = Ctx(settings, now, InboundMessage.get_by_id(row.id))
+        ctx.settle("quarantined", "error", f"internal error: {detail}; "
+                   "fix and run `mailsup inbound retry`")
+        _save(ctx)
+    log.info("inbound %d: %s (%s) %s", row.id, ctx.status, ctx.kind, "; ".join(ctx.reasons))
+    return ctx
+
+
+def claim_next(now: datetime) -> InboundMessage | None:
+    """Take the oldest new row; the conditional update makes two workers safe."""
+    stamp = utcnow_naive(now)
+    (InboundMessage.update(status="new")
+     .where((InboundMessage.status == "processing")
+            & (InboundMessage.processed_at < stamp - PROCESSING_LEASE)).execute())
+    for candidate in (InboundMessage.select(InboundMessage.id)
+                      .where(InboundMessage.status == "new").order_by(InboundMessage.id)
+                      .limit(20)):
+        row = claim_row(candidate.id, now)
+        if row is not None:
+            return row
+    return None
+
+
+def claim_row(row_id: int, now: datetime) -> InboundMessage | None:
+    taken = (InboundMessage.update(status="processing", processed_at=utcnow_naive(now))
+             .where((InboundMessage.id == row_id) & (InboundMessage.status == "new")).execute())
+    return InboundMessage.get_by_id(row_id) if taken == 1 else None
+
+
+def process_pending(settings: Settings, now: datetime, limit: int | None = None) -> list[Ctx]:
+    """Process stored mail until none is left (the tick's "inbound" job)."""
+    done = []
+    while limit is None or len(done) < limit:
+        row = claim_next(now)
+        if row is None:
+            break
+        done.append(process(settings, row, now))
+    return done
+
+
+def retry(settings: Settings, row: InboundMessage, now: datetime) -> Ctx:
+    """Run a stored message again (after a fix); answers already sent stay single."""
+    return process(settings, row, now)

@@ -1,0 +1,106 @@
+"""What every mail says: one function per mail role → subject, template and variables.
+
+The code that sends a mail and ``mailsup preview`` both call these functions,
+so a preview is by construction what is sent. Each takes the rows and values
+its mail is about and returns a ``compose.Message``; none queues, sends or
+writes anything, and none reads an HR-only field except through
+``hr_context``, whose entries only the HR digest carries.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from mailsup.models import Client, Person, Sup, Team
+from mailsup.outbound import context, hr_context
+from mailsup.outbound.compose import Message, one_line
+
+# The footers say why the mail came, in the words of its role.
+ANSWER_TO_REPLY = "automatic answer to your reply"
+
+
+def sup_subject(sup: Sup, prefix: str = "") -> str:
+    return f"{prefix}[{sup.reference}] {sup.client.name} stand-up for {sup.day:%a %d %b}"
+
+
+def reply_subject(original: str | None) -> str:
+    """"Re: " + the subject of the mail being answered (once)."""
+    original = one_line(original or "")
+    return original if original.lower().startswith("re:") else f"Re: {original}".strip()
+
+
+def sup_request(sup: Sup) -> Message:
+    variables = context.base_context(sup, "reply to this email to answer")
+    return Message("sup_request", sup_subject(sup),
+                   variables | context.sup_request_context(sup))
+
+
+def nag(sup: Sup) -> Message:
+    return Message("nag", sup_subject(sup, "Reminder: "),
+                   context.base_context(sup, "reply to this email to answer"))
+
+
+def receipt(sup: Sup, fields: dict, outcome: str, escalated: bool,
+            answering: str | None = None) -> Message:
+    """``answering``: the subject of the reply this receipt answers."""
+    variables = context.base_context(sup, ANSWER_TO_REPLY) | {
+        "fields": fields, "outcome": outcome, "escalated": escalated}
+    return Message("receipt", reply_subject(answering or sup_subject(sup)), variables)
+
+
+def refusal(sup: Sup, fields: dict, problems: list[str], unread: list[str],
+            answering: str | None = None) -> Message:
+    variables = context.base_context(sup, ANSWER_TO_REPLY) | {
+        "fields": fields, "problems": problems, "unread": unread, "status": sup.status,
+        "kept_plan": sup.plan}
+    return Message("refusal", reply_subject(answering or sup_subject(sup)), variables)
+
+
+def help_answer(sup: Sup, answering: str | None = None) -> Message:
+    return Message("help", reply_subject(answering or sup_subject(sup)),
+                   context.base_context(sup, "automatic answer"))
+
+
+def reply_to_sup_email(person: Person, subject_ref: int | None,
+                       answering: str | None) -> Message:
+    """The answer to mail that names no SUP or digest in a way we can trust."""
+    return Message("reply_to_sup_email", reply_subject(answering), {
+        "first_name": context.first_name(person.name), "subject_ref": subject_ref,
+        "title": "Please reply to the SUP email", "ref": "", "footer": "automatic answer"})
+
+
+def escalation(sup: Sup, blockers: str) -> Message:
+    variables = context.base_context(sup, "blocker escalation") | {
+        "developer_name": sup.developer.name, "developer_email": sup.developer.email,
+        "blockers_lines": blockers.splitlines(), "plan_lines": (sup.plan or "").splitlines()}
+    return Message("escalation", f"[{sup.reference}] Blocker: {sup.developer.name} "
+                   f"({sup.client.name})", variables)
+
+
+def hr_digest(client: Client, sups: list[Sup], previous: set[int], day: date) -> Message:
+    """``previous``: the SUP ids of the client's last digest (the others are marked new)."""
+    count = len(sups)
+    return Message("hr_digest", f"{client.name}: {count} SUP{'s' if count != 1 else ''} "
+                   f"to review ({day:%a %d %b})", {
+                       "client_name": client.name,
+                       "hr_name": context.first_name(client.hr.name),
+                       "items": hr_context.hr_digest_items(sups, previous),
+                       "title": f"{client.name} SUPs to review", "ref": "",
+                       "footer": "reply with commands, one per line"})
+
+
+def team_digest(team: Team, client: Client, day: date, entries: list[dict]) -> Message:
+    """``entries``: ``context.team_members`` (never an HR-only field)."""
+    return Message("team_digest", f"{team.name} ({client.name}) plans for {day:%a %d %b}", {
+        "team_name": team.name, "client_name": client.name,
+        "day_long": context.day_long(day), "entries": entries,
+        "missing": [e["name"] for e in entries if e["state"] == "open"],
+        "title": f"{team.name} today", "ref": "", "footer": "team digest"})
+
+
+def command_results(client: Client, changes: list[str], errors: list[str],
+                    unknown: list[str], empty: bool, answering: str | None) -> Message:
+    return Message("command_results", reply_subject(answering), {
+        "client_name": client.name, "changes": changes, "errors": errors,
+        "unknown": unknown, "empty": empty, "title": "Digest commands", "ref": "",
+        "footer": "automatic answer to your digest reply"})
