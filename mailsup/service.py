@@ -39,7 +39,9 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
-LOCK_KEY = 0x6D61696C737570  # "mailsup"
+# The lock is (class, schema): installations that share one PostgreSQL database
+# in different schemas (and the tests, a schema each) never take each other's.
+LOCK_CLASS = 0x6D61696C  # "mail"
 
 
 class Leadership:
@@ -60,7 +62,8 @@ class Leadership:
             self._conn = database._connect()
             self._conn.autocommit = True
             with self._conn.cursor() as cur:
-                cur.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,))
+                cur.execute("SELECT pg_try_advisory_lock(%s, hashtext(current_schema()))",
+                            (LOCK_CLASS,))
                 self.is_leader = bool(cur.fetchone()[0])
         except Exception as exc:  # noqa: BLE001 - no database, no leadership this minute
             log.warning("leader check failed: %s", exc)
