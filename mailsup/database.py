@@ -93,10 +93,23 @@ def _review_of_amendments_and_big_uids(migrator: SchemaMigrator) -> None:
             db.execute_sql(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" TYPE BIGINT')
 
 
+def _reply_reading_fields(migrator: SchemaMigrator) -> None:
+    """v3: a SUP keeps its scheduling note, the developer's comment and a refused draft.
+
+    Nullable columns with no default: a plain ALTER on both databases, and a
+    no-op where ``_initial`` already created them.
+    """
+    present = _columns("sup")
+    for column in ("scheduling_note", "comment", "draft"):
+        if column not in present:
+            db.execute_sql(f'ALTER TABLE "sup" ADD COLUMN "{column}" TEXT')
+
+
 # Append new migrations here; each runs once, in order, in its own transaction.
 MIGRATIONS: list[Callable[[SchemaMigrator], None]] = [
     _initial,
     _review_of_amendments_and_big_uids,
+    _reply_reading_fields,
 ]
 
 

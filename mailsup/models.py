@@ -152,8 +152,15 @@ class Sup(BaseModel):
     repo_comments = JSONField(default=dict)
     planned_tickets = JSONField(default=list)
     scheduling = CharField(null=True)
+    # What followed the scheduling value ("part day (dentist at 15:00)").
+    scheduling_note = TextField(null=True)
     plan = TextField(null=True)
     blockers = TextField(null=True)
+    # The developer's own lines that fit no field: kept, never dropped (design §5).
+    comment = TextField(null=True)
+    # What a refused reply (no plan) did say, so a reply with just the plan completes it:
+    # {"fields": {...}, "inbound": id}. Cleared when the SUP is submitted.
+    draft = JSONField(null=True)
     amendments = JSONField(default=list)
     amendments_reviewed = IntegerField(default=0)
     # HR-only: never rendered into anything a developer or a team receives.

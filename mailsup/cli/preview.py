@@ -73,7 +73,8 @@ def _fields(sup: Sup) -> dict:
     """The SUP's recorded answers, or an example where it has none yet."""
     return {"plan": sup.plan or "(example) finish the login fix",
             "scheduling": sup.scheduling or "full day", "blockers": sup.blockers,
-            "planned_tickets": sup.planned_tickets or [], "repo_comments": sup.repo_comments or {}}
+            "planned_tickets": sup.planned_tickets or [], "repo_comments": sup.repo_comments or {},
+            "scheduling_note": sup.scheduling_note, "comment": sup.comment}
 
 
 def _team(sup: Sup) -> Team:

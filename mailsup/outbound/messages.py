@@ -40,19 +40,48 @@ def nag(sup: Sup) -> Message:
                    context.base_context(sup, "reply to this email to answer"))
 
 
+# How a receipt names the fields a reply changed or left as they were.
+FIELD_NAMES = {"plan": "plan", "scheduling": "scheduling", "blockers": "blockers",
+               "planned_tickets": "tickets", "repo_comments": "repository comments",
+               "comment": "your comment"}
+
+
+def _reading(reading: dict | None, fields: dict) -> dict:
+    """How the reply was read: unclear lines, where the plan came from, what it changed."""
+    seen = {"unclear": [], "plan_source": None, "notes": [], "given": None,
+            "typed": True} | (reading or {})
+    given = seen.pop("given")
+    seen["changed"] = [name for key, name in FIELD_NAMES.items()
+                       if given is not None and key in given]
+    seen["kept"] = [name for key, name in FIELD_NAMES.items()
+                    if given is not None and key not in given and fields.get(key)]
+    return seen
+
+
 def receipt(sup: Sup, fields: dict, outcome: str, escalated: bool,
-            answering: str | None = None) -> Message:
-    """``answering``: the subject of the reply this receipt answers."""
+            answering: str | None = None, reading: dict | None = None) -> Message:
+    """``answering``: the subject of the reply this receipt answers; ``fields``: the
+    answer as recorded now; ``reading``: how the reply was read (handlers.sup)."""
     variables = context.base_context(sup, ANSWER_TO_REPLY) | {
-        "fields": fields, "outcome": outcome, "escalated": escalated}
+        "fields": fields, "outcome": outcome, "escalated": escalated} | _reading(reading, fields)
     return Message("receipt", reply_subject(answering or sup_subject(sup)), variables)
 
 
 def refusal(sup: Sup, fields: dict, problems: list[str], unread: list[str],
-            answering: str | None = None) -> Message:
-    variables = context.base_context(sup, ANSWER_TO_REPLY) | {
-        "fields": fields, "problems": problems, "unread": unread, "status": sup.status,
-        "kept_plan": sup.plan}
+            answering: str | None = None, reading: dict | None = None) -> Message:
+    """A reply that left the SUP without a plan: what was understood (kept as a
+    draft), what was not, the text it would take as the plan, and that a reply
+    with just the missing line is enough."""
+    seen = _reading(reading, fields)
+    if not seen["unclear"]:
+        seen["unclear"] = [{"line": line, "problem": ""} for line in unread]
+    attached = {u["problem"] for u in seen["unclear"]}
+    understood = any(fields.get(k) for k in FIELD_NAMES if k != "plan")
+    variables = context.base_context(sup, ANSWER_TO_REPLY) | seen | {
+        "fields": fields, "missing": [p for p in problems if p not in attached],
+        "understood": understood, "offer": fields.get("comment"),
+        "previous_plan_lines": (sup.previous_plan or "").splitlines()[:10],
+        "status": sup.status, "kept_plan": sup.plan}
     return Message("refusal", reply_subject(answering or sup_subject(sup)), variables)
 
 
