@@ -113,6 +113,7 @@ def tickets(sup: Sup) -> list[str]:
 def team_entry(person, sup: Sup | None) -> dict:
     """What teammates may see of each other's day: never an HR-only field."""
     entry = {"name": person.name, "email": person.email, "state": "none", "scheduling": None,
+             "scheduling_note": None,
              "plan_lines": [], "done": [], "blockers": None, "reason": None}
     if sup is None:
         return entry
@@ -122,6 +123,7 @@ def team_entry(person, sup: Sup | None) -> dict:
         entry.update(state="away" if sup.away else "open")
     else:
         entry.update(state="submitted", scheduling=sup.scheduling,
+                     scheduling_note=sup.scheduling_note,
                      plan_lines=(sup.plan or "").splitlines(), blockers=sup.blockers,
                      done=[t.removesuffix(" (expect done)") for t in tickets(sup)
                            if t.endswith("(expect done)")])

@@ -19,6 +19,7 @@ def hr_entry(sup: Sup, is_new: bool) -> dict:
         "id": sup.id, "ref": sup.reference, "new": is_new, "status": sup.status,
         "developer": sup.developer.name, "email": sup.developer.email,
         "day": context.day_long(sup.day), "scheduling": sup.scheduling or "-",
+        "scheduling_note": sup.scheduling_note, "comment": sup.comment,
         "plan_lines": (sup.plan or "").splitlines(), "blockers": sup.blockers,
         "tickets": context.tickets(sup), "comments": sup.repo_comments or {},
         "footprint": context.footprint_summary(sup.footprint),

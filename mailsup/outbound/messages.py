@@ -51,11 +51,16 @@ def _reading(reading: dict | None, fields: dict) -> dict:
     seen = {"unclear": [], "plan_source": None, "notes": [], "given": None,
             "typed": True} | (reading or {})
     given = seen.pop("given")
-    seen["changed"] = [name for key, name in FIELD_NAMES.items()
-                       if given is not None and key in given]
-    seen["kept"] = [name for key, name in FIELD_NAMES.items()
-                    if given is not None and key not in given and fields.get(key)]
+    seen["changed"] = _and([name for key, name in FIELD_NAMES.items()
+                            if given is not None and key in given])
+    seen["kept"] = _and([name for key, name in FIELD_NAMES.items()
+                         if given is not None and key not in given and fields.get(key)])
     return seen
+
+
+def _and(names: list[str]) -> str:
+    """ "plan", "plan and blockers", "plan, tickets and blockers"."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
 def receipt(sup: Sup, fields: dict, outcome: str, escalated: bool,
