@@ -29,3 +29,20 @@ def test_version_one_database_is_upgraded_keeping_data(make_settings):
     assert Sup.get_by_id(sup.id).plan == "keep me"
     assert Sup.get_by_id(sup.id).amendments_reviewed == 0
     assert database.migrate() == len(database.MIGRATIONS)  # a second run changes nothing
+
+
+def test_version_two_database_gains_the_reading_columns(make_settings):
+    make_settings()
+    person = Person.create(email="a@example.com", name="A")
+    client = Client.create(slug="c", name="C")
+    stamp = datetime(2026, 11, 25, 5, 0)
+    sup = Sup.create(developer=person, client=client, day=date(2026, 11, 25), created_at=stamp,
+                     due_at=stamp, nag_at=stamp, window_start=stamp, plan="keep me")
+    for column in ("scheduling_note", "comment", "draft"):
+        db.execute_sql(f'ALTER TABLE "sup" DROP COLUMN "{column}"')
+    SchemaVersion.delete().where(SchemaVersion.version > 2).execute()
+    assert database.migrate() == len(database.MIGRATIONS)
+    kept = Sup.get_by_id(sup.id)
+    assert kept.plan == "keep me" and kept.comment is None and kept.draft is None
+    Sup.update(scheduling_note="dentist", draft={"fields": {}}).where(Sup.id == sup.id).execute()
+    assert Sup.get_by_id(sup.id).draft == {"fields": {}}

@@ -4,8 +4,9 @@ mailsup knows exactly what it sent, so the reply is aligned line by line with
 the sent text: lines found there (quoted or not, re-wrapped or not) are the
 skeleton, and only what was added or changed is read. Inline answers belong
 to the nearest skeleton heading above them; anything outside a heading is read
-as the short form ("plan: …"). Client attributions, header blocks and
-signatures are recognised by the trimmer's line classes and never read.
+as the short form ("plan: …") or, with no label, for what it says (``reader``).
+Client attributions, header blocks and signatures are recognised by the
+trimmer's line classes and never read.
 """
 
 from __future__ import annotations
