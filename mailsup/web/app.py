@@ -69,6 +69,7 @@ def create_app(settings: Settings, clock: state.Clock = utc_now,
         hops = settings.web.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
     app.jinja_env.globals.update(csrf_field=csrf.field, viewer=lambda: g.get("viewer"))
+    app.jinja_env.filters["when"] = when
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     app.before_request(_open_database)
@@ -79,6 +80,14 @@ def create_app(settings: Settings, clock: state.Clock = utc_now,
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
     return app
+
+
+def when(value) -> str:
+    """A stored instant as people read it: ``2026-11-25 06:30 UTC``."""
+    if not value:
+        return ""
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return f"{text[:10]} {text[11:16]} UTC" if len(text) >= 16 and text[10] == "T" else text
 
 
 def _open_database() -> None:

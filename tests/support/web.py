@@ -99,11 +99,11 @@ def request_mail(sup: Sup):
     return message_from_bytes(bytes(row.raw), policy=policy.default)
 
 
-def reply(settings, sup: Sup, body: str, now: datetime) -> None:
+def reply(settings, sup: Sup, body: str, now: datetime, quote: bool = True) -> None:
     """The developer answers the SUP mail; the reply goes through the pipeline."""
     person = sup.developer
-    store_raw(make_reply(request_mail(sup), body, sender=f"{person.name} <{person.email}>"),
-              "smtp", now)
+    store_raw(make_reply(request_mail(sup), body, sender=f"{person.name} <{person.email}>",
+                         quote=quote), "smtp", now)
     runner.process_pending(settings, now)
 
 
@@ -160,10 +160,10 @@ class Browser:
         self.last = self.client.post(path, data=data, **kwargs)
         return self.last
 
-    def ask_link(self, address: str) -> str | None:
+    def ask_link(self, address: str, next: str | None = None) -> str | None:
         """POST /login and read the link from the mail it queued (None if none was)."""
         before = OutboundMessage.select().where(OutboundMessage.kind == "sign_in").count()
-        self.post("/login", {"email": address})
+        self.post("/login", {"email": address} | ({"next": next} if next else {}))
         rows = list(OutboundMessage.select().where(OutboundMessage.kind == "sign_in")
                     .order_by(OutboundMessage.id))
         if len(rows) == before:
