@@ -10,9 +10,9 @@ when there is no session yet).
 from __future__ import annotations
 
 import re
-from html import unescape
 from datetime import timedelta
 from email import message_from_bytes, policy
+from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 from mailsup.jobs.tick import tick

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import signal
 import sys
 import tempfile
 import textwrap
@@ -291,8 +292,13 @@ def _sign_in_links(world: World) -> dict[str, str | None]:
     return {address: world.pages.sign_in_link(address, world.sink) for address in DEMO_SIGN_IN}
 
 
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
 def _serve(world: World) -> None:
     print("\nThe pages stay up until Ctrl-C.", flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         while True:
             time.sleep(1)
