@@ -275,6 +275,9 @@ def test_bad_input_gets_a_clear_page_and_changes_nothing(app, world):
     assert long.status_code == 413 and "Nothing was recorded" in text(long)
     bad = hana.post("/hr/act", {"action": "review", "sup": "1; DROP"}, form_from="/hr")
     assert bad.status_code == 400 and "Nothing was changed" in text(bad)
+    boss = Browser(app).sign_in("boss@example.com")
+    for path in ("/ops/outbox/99999999999999/retry", "/ops/inbound/99999999999999/retry"):
+        assert boss.post(path, form_from="/ops").status_code == 404
     assert (Sup.get_by_id(sup.id).plan, InboundMessage.select().count()) == before
 
 

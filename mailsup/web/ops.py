@@ -15,6 +15,7 @@ from mailsup.inbound import runner
 from mailsup.models import Effect, InboundMessage, OutboundMessage, TickRun
 from mailsup.web import auth, state
 from mailsup.web.auth import require, signed_in
+from mailsup.web.sups import MAX_ID
 
 bp = Blueprint("ops", __name__)
 
@@ -71,7 +72,7 @@ def page():
 @bp.post("/ops/outbox/<int:row_id>/retry")
 @signed_in
 def retry_outbox(row_id: int):
-    require(auth.viewer().management)
+    require(auth.viewer().management and row_id <= MAX_ID)
     # Conditional: a row being sent right now (or sent meanwhile) is left alone.
     changed = (OutboundMessage.update(status="pending",
                                       next_attempt_at=utcnow_naive(state.now()))
@@ -88,7 +89,7 @@ def retry_outbox(row_id: int):
 @bp.post("/ops/inbound/<int:row_id>/retry")
 @signed_in
 def retry_inbound(row_id: int):
-    require(auth.viewer().management)
+    require(auth.viewer().management and row_id <= MAX_ID)
     row = InboundMessage.get_or_none(InboundMessage.id == row_id)
     if row is None or row.status != "quarantined":
         flash(f"inbound {row_id}: not quarantined, nothing to retry", "error")
