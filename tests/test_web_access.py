@@ -173,3 +173,20 @@ def test_management_retries_a_failed_outbox_row_and_a_developer_cannot(world, br
     done = browsers["boss"].post(f"/ops/outbox/{row.id}/retry", form_from="/ops")
     assert done.status_code == 302
     assert OutboundMessage.get_by_id(row.id).status == "pending"
+
+
+def test_ops_shows_answers_held_back_and_metrics_count_them(world, browsers):
+    from datetime import timedelta
+
+    from tests.support.web import reply
+
+    sup = world.sup("alice")
+    for minute in range(6):  # the sixth "help" in an hour exceeds the answer budget of 5
+        reply(world.settings, sup, "help", world.now + timedelta(minutes=minute), quote=False)
+    page = browsers["boss"].get("/ops").get_data(as_text=True)
+    assert "help to alice@example.com" in page
+    assert "Last ticks" in page and "create_sups=3" in page
+    metrics = browsers["anonymous"].get("/metrics").get_data(as_text=True)
+    assert "mailsup_suppressed_answers 1.0" in metrics
+    assert 'mailsup_outbound_messages{kind="help",status="pending"} 5.0' in metrics
+    assert 'mailsup_inbound_messages{status="applied"}' in metrics

@@ -210,13 +210,14 @@ def submit(sup_id: int):
 
 
 def _apply(sup: Sup, mode: str, posted: MultiDict):
-    done, working, problems = ticket_marks(posted)
+    done, working, form_problems = ticket_marks(posted)
     text = reply_text(posted, done, working)
     parsed = parse_reply(text, _sent_text(sup), context.assigned_tickets(sup.footprint),
                          repos_of(sup.client))
-    problems += parsed.problems
-    if problems or not parsed.ok:
-        return _render_form(sup, mode, posted, problems or parsed.problems, parsed.unread,
+    # The reader decides what a reply needs (``ok``), exactly as for mail; only a
+    # field this form could not turn into reply text is the form's own refusal.
+    if form_problems or not parsed.ok:
+        return _render_form(sup, mode, posted, form_problems + parsed.problems, parsed.unread,
                             status=422)
     settings, now = state.settings(), state.now()
     with db.atomic():
@@ -230,6 +231,7 @@ def _apply(sup: Sup, mode: str, posted: MultiDict):
     if escalated is not None:
         state.send_soon()
     return render_template("web/answer_done.html.j2", sup=views.detail(sup, now),
-                           outcome=outcome, fields=parsed.as_fields(), unread=parsed.unread,
+                           outcome=outcome, fields=parsed.as_fields(),
+                           unread=parsed.problems + parsed.unread,
                            escalated_to=sups.escalation_recipients(sup) if parsed.blockers
                            else [], mode=mode, tickets=context.tickets(sup))
