@@ -1,16 +1,12 @@
 """``/sups/<id>/answer``: the SUP form, read exactly as an email reply is.
 
 The posted fields become the short form a developer could have mailed
-(``plan: …``, ``scheduling: …``, ``done: acme/api#130``, ``blockers: …``), and
-that text goes through the same ``parse_reply`` and ``sup.submit`` as a reply
-to the SUP mail, so the form has the mail's fields, validation and outcomes
-(submitted, replaced before review, an amendment after it) by construction.
+(``form_reply``), and that text goes through the same ``parse_reply`` and
+``sup.submit`` as a reply to the SUP mail, so the form has the mail's fields,
+validation and outcomes (submitted, replaced before review, an amendment after
+it) by construction.
 An applied answer is stored like mail (an inbound row, source ``web``) before
 its effects, so it has an id for the amendment and the escalation it causes.
-
-Field names are a contract (outside scripts post to it): ``plan``,
-``scheduling``, ``blockers``, ``comment``, ``comment-<repo>``, and per ticket
-``ticket-<repo>-<number>`` with ``done``, ``working`` or empty.
 """
 
 from __future__ import annotations
@@ -29,12 +25,17 @@ from mailsup.inbound.store import content_hash
 from mailsup.models import SCHEDULING_VALUES, Effect, InboundMessage, Keys, Sup, db
 from mailsup.outbound import compose, context
 from mailsup.web import auth, signing, state, views
+from mailsup.web.form_reply import (
+    MAX_FIELD,
+    current_values,
+    reply_text,
+    ticket_marks,
+    too_long,
+)
 from mailsup.web.sups import get_sup
 
 bp = Blueprint("answer", __name__)
 
-MAX_FIELD = 20_000  # characters in one field; the whole form is capped by the app
-TICKET_VALUES = ("done", "working", "")
 
 
 class Refused(Exception):
@@ -77,66 +78,6 @@ def _tickets(sup: Sup) -> list[dict]:
 def _comment_repos(sup: Sup) -> list[str]:
     shown = [r["name"] for r in context.footprint_repos(sup.footprint)]
     return list(dict.fromkeys(shown + sorted((sup.repo_comments or {}).keys())))
-
-
-def current_values(sup: Sup) -> MultiDict:
-    """The form pre-filled with what the SUP holds, so a change starts from it."""
-    values = MultiDict({"plan": sup.plan or "", "scheduling": sup.scheduling or "",
-                        "blockers": sup.blockers or "",
-                        "comment": getattr(sup, "comment", None) or ""})
-    for repo, text in (sup.repo_comments or {}).items():
-        values[f"comment-{repo}"] = text
-    for t in sup.planned_tickets or []:
-        values[f"ticket-{t['repo']}-{t['number']}"] = "done" if t.get("expect_done") else \
-            "working"
-    return values
-
-
-def _lines(key: str, text: str) -> list[str]:
-    body = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    return [f"{key}: {body[0]}", *body[1:]] if body else []
-
-
-def ticket_marks(form: MultiDict) -> tuple[list[str], list[str], list[str]]:
-    """(done refs, working refs, problems) from the ``ticket-<repo>-<number>`` fields."""
-    done, working, problems = [], [], []
-    for name in form:
-        if not name.startswith("ticket-"):
-            continue
-        repo, _, number = name[len("ticket-"):].rpartition("-")
-        value = (form.get(name) or "").strip().lower()
-        if not repo or not number.isdigit():
-            problems.append(f'"{name[:80]}" is not a ticket field; use ticket-<repo>-<number>')
-        elif value not in TICKET_VALUES:
-            problems.append(f"{name[:80]}: {value[:20]!r} must be done, working or empty")
-        elif value:
-            (done if value == "done" else working).append(f"{repo}#{number}")
-    return done, working, problems
-
-
-def reply_text(form: MultiDict, done: list[str], working: list[str]) -> str:
-    """The short-form reply the form stands for."""
-    lines = _lines("plan", form.get("plan", ""))
-    if (form.get("scheduling") or "").strip():
-        lines.append(f"scheduling: {form.get('scheduling').strip().splitlines()[0]}")
-    if done:
-        lines.append("done: " + ", ".join(done))
-    if working:
-        lines.append("working: " + ", ".join(working))
-    for name in form:
-        if name.startswith("comment-"):
-            lines += _lines(f"comment {name[len('comment-'):]}", form.get(name, ""))
-    lines += _lines("comment", form.get("comment", ""))
-    if "blockers" in form:  # an emptied field says "no blockers", it does not keep the old
-        lines += _lines("blockers", form.get("blockers", "")) or ["blockers: none"]
-    return "\n".join(lines) + "\n"
-
-
-def _too_long(form: MultiDict) -> str | None:
-    for name, value in form.items(multi=True):
-        if len(value) > MAX_FIELD:
-            return name
-    return None
 
 
 def _sent_text(sup: Sup) -> str:
@@ -200,9 +141,9 @@ def submit(sup_id: int):
         return mode
     posted = request.form.copy()
     posted.pop("csrf_token", None)
-    too_long = _too_long(posted)
-    if too_long:
-        abort(413, description=f"The field {too_long[:40]!r} is longer than {MAX_FIELD:,} "
+    field = too_long(posted)
+    if field:
+        abort(413, description=f"The field {field[:40]!r} is longer than {MAX_FIELD:,} "
                                "characters. Nothing was recorded; shorten it and send again.")
     if posted.get("seen") in ("open", "submitted", "missed") and sup.status == "reviewed":
         return _render_form(sup, mode, posted, notice="reviewed_meanwhile", status=409)
