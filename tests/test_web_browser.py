@@ -219,5 +219,11 @@ def test_management_retries_a_failed_outbox_row(chromium, site):
         time.sleep(0.05)
     assert row.message_id in {str(m["Message-ID"]) for m in sink.messages}
     shots.take("login", f"{base}/login")
+    shots.take("not-found", f"{base}/sups/999999")
+    seen = len([m for m in sink.to("boss@example.com") if "sign-in" in str(m["Subject"])])
+    page.goto(f"{base}/login")
+    page.fill("input[name=email]", "boss@example.com")
+    page.click("text=Mail me a sign-in link")
+    shots.take("login-confirm", wait_for_link(sink, "boss@example.com", seen))  # GET: not used
     assert shots.overflow == dict.fromkeys(shots.overflow, 0), shots.overflow
     context.close()
