@@ -308,3 +308,15 @@ def test_the_form_validates_as_mail_does(app, world):
     assert escalation.recipients == ["dan@example.com"]
     row = InboundMessage.get(InboundMessage.source == "web")
     assert (row.status, row.kind, row.sup_id) == ("applied", "sup_reply", sup.id)
+
+
+def test_what_people_typed_is_shown_as_text_never_as_markup(app, world):
+    alice = Browser(app).sign_in("alice@example.com")
+    sup = world.sup("alice")
+    alice.post(f"/sups/{sup.id}/answer", {"plan": '<script>alert("x")</script> & <b>bold</b>'})
+    page = text(alice.get(f"/sups/{sup.id}"))
+    assert "<script>alert" not in page and "<b>bold" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;bold" in page
+    hana = Browser(app).sign_in("hana@example.com")
+    too_many = hana.post("/hr/act", {"action": "review", "sup": ["1"] * 501}, form_from="/hr")
+    assert too_many.status_code == 400 and "Nothing was changed" in text(too_many)

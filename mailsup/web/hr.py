@@ -24,6 +24,7 @@ bp = Blueprint("hr", __name__)
 
 ACTIONS = ("review", "note", "flag", "unflag")
 MAX_TEXT = 2000
+MAX_SELECTED = 500
 
 
 def _clients() -> list[Client]:
@@ -66,7 +67,11 @@ def export(fmt: str):
 def _selected() -> list[Sup]:
     """The SUPs ticked on the form; any outside the viewer's HR role makes it a 404."""
     viewer, found = auth.viewer(), []
-    for value in request.form.getlist("sup"):
+    values = request.form.getlist("sup")
+    if len(values) > MAX_SELECTED:
+        abort(400, description=f"At most {MAX_SELECTED} SUPs at once (a page shows "
+                               f"{PAGE_ROWS}). Nothing was changed.")
+    for value in values:
         if not value.isdigit() or not 0 < int(value) <= MAX_ID:
             abort(400, description=f"{value[:20]!r} is not a SUP number. Nothing was changed.")
         sup = Sup.get_or_none(Sup.id == int(value))
