@@ -15,7 +15,7 @@ from playhouse.migrate import SchemaMigrator
 
 from mailsup.clock import utc_now, utcnow_naive
 from mailsup.config import ConfigError
-from mailsup.models import ALL_MODELS, SchemaVersion, db
+from mailsup.models import ALL_MODELS, SchemaVersion, SignInToken, TickRun, db
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +105,21 @@ def _reply_reading_fields(migrator: SchemaMigrator) -> None:
             db.execute_sql(f'ALTER TABLE "sup" ADD COLUMN "{column}" TEXT')
 
 
+def _pages(migrator: SchemaMigrator) -> None:
+    """v4: sign-in links and the tick record of the pages (design §12).
+
+    ``safe=True`` makes it a no-op where ``_initial`` already created them, and
+    leaves the order of migrations free: merges may reorder them.
+    """
+    db.create_tables([SignInToken, TickRun], safe=True)
+
+
 # Append new migrations here; each runs once, in order, in its own transaction.
 MIGRATIONS: list[Callable[[SchemaMigrator], None]] = [
     _initial,
     _review_of_amendments_and_big_uids,
     _reply_reading_fields,
+    _pages,
 ]
 
 

@@ -246,12 +246,14 @@ class Effect(BaseModel):
       ``slack_nag:{sup_id}``                the Slack DM after the email reminder
       ``slack_hr:{hr_digest_effect_id}``    the Slack nudge about an HR digest
       ``applied:{inbound_id}``              an inbound message whose effects happened
+      ``suppressed:{answer_kind}:{inbound_id}``  an answer not sent: the address's budget was spent
 
     OutboundMessage.key only:
       ``sup_request:{sup_id}``              the SUP email
       ``hr_digest:{hr_digest_effect_id}``   the HR digest mail (an id, unlike the Effect)
       ``{answer_kind}:{inbound_id}``        an answer to inbound mail: ``receipt``,
                                             ``refusal``, ``help``, ``command_results``
+      ``sign_in:{sign_in_token_id}``        a one-time sign-in link to the pages
 
     AutoReplyLog.address (loop protection budgets):
       ``{address}``                         answers to a known reference
@@ -331,6 +333,14 @@ class Keys:
     def unreferenced_budget(address: str) -> str:
         return f"unreferenced:{address}"
 
+    @staticmethod
+    def suppressed(kind: str, inbound_id: int) -> str:
+        return f"suppressed:{kind}:{inbound_id}"
+
+    @staticmethod
+    def sign_in(token_id: int) -> str:
+        return f"sign_in:{token_id}"
+
 
 class GithubCache(BaseModel):
     """ETag cache between ticks, so an unchanged repo costs no rate limit."""
@@ -348,9 +358,39 @@ class AutoReplyLog(BaseModel):
     count = IntegerField(default=0)
 
 
+class SignInToken(BaseModel):
+    """A one-time sign-in link to the pages (design §12).
+
+    Only the SHA-256 of the token is stored: the link in the mail is the one
+    copy that signs in. ``used_at`` is set by a conditional update, so two
+    clicks (or two workers) cannot both use it.
+    """
+
+    person = ForeignKeyField(Person, on_delete="CASCADE")
+    token_hash = CharField(unique=True)
+    address = CharField()  # where the link was sent (the primary email or an alias)
+    client_ip = CharField(null=True, index=True)
+    next_path = CharField(null=True, max_length=500)
+    created_at = DateTimeField(index=True)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+
+
+class TickRun(BaseModel):
+    """One tick: as of when, when it really ran, how long, what it did (``/ops``, ``/metrics``)."""
+
+    now = DateTimeField()
+    started_at = DateTimeField(index=True)
+    duration_ms = IntegerField()
+    jobs = JSONField(default=dict)
+    errors = JSONField(default=dict)
+    sent = IntegerField(default=0)
+    failed = IntegerField(default=0)
+
+
 ALL_MODELS = [
     SchemaVersion, Person, Alias, Leave, Client, DeliveryManager, Org, Repo, Team,
     Membership, Sup, InboundMessage, ImapState, OutboundMessage, Effect, GithubCache,
-    AutoReplyLog,
+    AutoReplyLog, SignInToken, TickRun,
 ]
 

@@ -34,6 +34,7 @@ from mailsup.models import (
     db,
 )
 from mailsup.outbound import compose, messages, outbox
+from mailsup.web.links import Links
 
 log = logging.getLogger(__name__)
 
@@ -124,14 +125,15 @@ def reply_to(settings: Settings, sup: Sup) -> str:
     return tokens.address_for(settings, "s", sup.id)
 
 
-def render_request(sup: Sup) -> compose.Rendered:
-    return compose.render(messages.sup_request(sup))
+def render_request(sup: Sup, links: Links | None = None) -> compose.Rendered:
+    return compose.render(messages.sup_request(sup, links))
 
 
 def queue_request(settings: Settings, sup: Sup, now: datetime):
     return outbox.enqueue(
         settings, key=Keys.sup_request(sup.id), kind="sup_request", to=[sup.developer.email],
-        rendered=render_request(sup), now=now, sup=sup, reply_to=reply_to(settings, sup),
+        rendered=render_request(sup, Links.of(settings)), now=now, sup=sup,
+        reply_to=reply_to(settings, sup),
     )
 
 
@@ -307,7 +309,7 @@ def escalate(settings: Settings, sup: Sup, blockers: str, now: datetime, inbound
     key = Keys.escalation(sup.id, inbound_id)
     if Effect.get_or_none(Effect.key == key):
         return None
-    rendered = compose.render(messages.escalation(sup, blockers))
+    rendered = compose.render(messages.escalation(sup, blockers, Links.of(settings)))
     with db.atomic():
         Effect.create(key=key, kind="escalation", sup=sup, created_at=utcnow_naive(now),
                       done_at=utcnow_naive(now), data={"to": recipients})

@@ -25,6 +25,7 @@ from pathlib import Path
 from mailsup.inbound.commands import REGISTRY, help_lines
 from mailsup.models import Client, Person, Sup, Team
 from mailsup.outbound import compose, context, messages
+from mailsup.web.links import Links
 
 DEFAULT_OUT = Path("build/screenshots")
 WINDOW = "800,1400"
@@ -135,11 +136,12 @@ def sample_messages() -> dict[str, compose.Message]:
                "planned_tickets": [], "repo_comments": {}}
     alice_open = Sup(id=alice.id, developer=alice.developer, client=client, day=DAY,
                      status="open", created_at=alice.created_at)
+    links = Links("https://sup.example.com", "sample-secret-for-screenshots")
     return {
-        "sup_request": messages.sup_request(alice),
-        "nag": messages.nag(alice),
+        "sup_request": messages.sup_request(alice, links),
+        "nag": messages.nag(alice, links),
         "receipt": messages.receipt(alice, FIELDS, "submitted", bool(FIELDS.get("blockers")),
-                                    re_subject),
+                                    re_subject, links),
         "refusal": messages.refusal(
             alice_open, refused,
             ["no plan: write it under “Plan (required)” or as “plan: …”",
@@ -157,6 +159,8 @@ def sample_messages() -> dict[str, compose.Message]:
         "help": messages.help_answer(alice, re_subject),
         "reply_to_sup_email": messages.reply_to_sup_email(people["alice"], 42,
                                                           "Re: [SUP 42] my plan"),
+        "sign_in": messages.sign_in(people["alice"], links.sign_in("k3J9x0Q2mZ7a5bcD-example"),
+                                    15),
     }
 
 

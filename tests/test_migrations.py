@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from mailsup import database
-from mailsup.models import Client, Effect, Person, SchemaVersion, Sup, db
+from mailsup.models import Client, Effect, Person, SchemaVersion, SignInToken, Sup, TickRun, db
 
 
 def test_fresh_database_is_at_the_latest_version(make_settings):
@@ -46,3 +46,12 @@ def test_version_two_database_gains_the_reading_columns(make_settings):
     assert kept.plan == "keep me" and kept.comment is None and kept.draft is None
     Sup.update(scheduling_note="dentist", draft={"fields": {}}).where(Sup.id == sup.id).execute()
     assert Sup.get_by_id(sup.id).draft == {"fields": {}}
+
+
+def test_version_two_database_gets_the_tables_of_the_pages(make_settings):
+    make_settings()
+    db.drop_tables([SignInToken, TickRun])
+    SchemaVersion.delete().where(SchemaVersion.version > 2).execute()
+    assert database.migrate() == len(database.MIGRATIONS)
+    assert db.table_exists("sign_in_token") and db.table_exists("tick_run")
+    assert database.migrate() == len(database.MIGRATIONS)

@@ -27,9 +27,13 @@ from mailsup.jobs import hr_digests
 from mailsup.jobs.team_digests import team_timezone_person
 from mailsup.models import Client, Keys, Membership, Org, OutboundMessage, Person, Sup, Team, db
 from mailsup.outbound import compose, context, messages
+from mailsup.web.links import Links
+from mailsup.web.signing import SIGN_IN_MINUTES
 
 ANSWERS = ("receipt", "refusal", "help", "reply_to_sup_email", "command_results")
-KINDS = ("sup_request", "nag", *ANSWERS, "escalation", "hr_digest", "team_digest")
+KINDS = ("sup_request", "nag", *ANSWERS, "escalation", "hr_digest", "team_digest", "sign_in")
+# The token of a real sign-in link is random and never stored; the preview shows its shape.
+EXAMPLE_SIGN_IN_TOKEN = "EXAMPLE-one-time-token-not-valid"
 
 
 class PreviewError(UserError):
@@ -91,7 +95,7 @@ def _hr_digest(settings: Settings, sup: Sup, now: datetime) -> compose.Message:
         raise PreviewError(f"client {client.slug} has no HR worker; set hr in the directory")
     pending = hr_digests.pending_reviews(client) or [sup]
     return messages.hr_digest(client, pending, hr_digests.previous_digest_ids(client),
-                              local_date(now, client.hr.timezone))
+                              local_date(now, client.hr.timezone), Links.of(settings))
 
 
 def _team_digest(settings: Settings, sup: Sup, now: datetime) -> compose.Message:
@@ -100,36 +104,40 @@ def _team_digest(settings: Settings, sup: Sup, now: datetime) -> compose.Message
     day = local_date(now, clock.timezone) if clock else sup.day
     schedule = schedule_for(settings, sup.client)
     entries = context.team_members(team, day, now, schedule.sup_time)
-    return messages.team_digest(team, sup.client, day, entries)
+    return messages.team_digest(team, sup.client, day, entries, Links.of(settings))
 
 
 def example(settings: Settings, kind: str, sup: Sup, now: datetime) -> compose.Message:
     """The mail of ``kind`` about ``sup`` (answers to replies with example input)."""
-    fields = _fields(sup)
+    fields, links = _fields(sup), Links.of(settings)
     if kind == "sup_request":
-        return messages.sup_request(sup)
+        return messages.sup_request(sup, links)
     if kind == "nag":
-        return messages.nag(sup)
+        return messages.nag(sup, links)
     if kind == "receipt":
         escalated = bool(sup.blockers) and bool(sups.escalation_recipients(sup))
         outcome = "amended" if sup.status == "reviewed" else "submitted"
-        return messages.receipt(sup, fields, outcome, escalated)
+        return messages.receipt(sup, fields, outcome, escalated, links=links)
     if kind == "refusal":
         return messages.refusal(sup, fields | {"plan": None},
-                                ["(example) the plan is missing"], [])
+                                ["(example) the plan is missing"], [], links=links)
     if kind == "help":
-        return messages.help_answer(sup)
+        return messages.help_answer(sup, links=links)
     if kind == "reply_to_sup_email":
-        return messages.reply_to_sup_email(sup.developer, sup.id, "my plan")
+        return messages.reply_to_sup_email(sup.developer, sup.id, "my plan", links)
     if kind == "escalation":
-        return messages.escalation(sup, sup.blockers or "(example) waiting for staging access")
+        return messages.escalation(sup, sup.blockers or "(example) waiting for staging access",
+                                   links)
     if kind == "hr_digest":
         return _hr_digest(settings, sup, now)
     if kind == "team_digest":
         return _team_digest(settings, sup, now)
+    if kind == "sign_in":
+        return messages.sign_in(sup.developer, links.sign_in(EXAMPLE_SIGN_IN_TOKEN),
+                                SIGN_IN_MINUTES)
     return messages.command_results(sup.client, [f"{sup.reference}: reviewed"], [],
                                     ["(example) make coffee"], False,
-                                    f"{sup.client.name}: SUPs to review")
+                                    f"{sup.client.name}: SUPs to review", links)
 
 
 def answer_to(settings: Settings, raw: bytes, now: datetime) -> tuple[str, compose.Rendered]:

@@ -18,6 +18,7 @@ from mailsup.config import Settings
 from mailsup.directory import schedule_for
 from mailsup.models import Client, Effect, Keys, Person, Sup, db
 from mailsup.outbound import compose, messages, outbox
+from mailsup.web.links import Links
 
 
 def due_day(person: Person, at, now: datetime) -> date | None:
@@ -57,7 +58,8 @@ def queue_hr_digest(settings: Settings, client: Client, day: date, now: datetime
                                data={"client": client.id, "day": str(day),
                                      "sup_ids": [s.id for s in sups],
                                      "versions": {str(s.id): review.version(s) for s in sups}})
-        rendered = compose.render(messages.hr_digest(client, sups, previous, day))
+        rendered = compose.render(messages.hr_digest(client, sups, previous, day,
+                                                         Links.of(settings)))
         outbox.enqueue(settings, key=Keys.hr_digest_mail(effect.id), kind="hr_digest",
                        to=[client.hr.email], rendered=rendered, now=now,
                        reply_to=tokens.address_for(settings, "d", effect.id))

@@ -15,6 +15,7 @@ from mailsup.clock import end_of_local_day, utcnow_naive
 from mailsup.config import Settings
 from mailsup.models import Effect, Keys, Sup, db
 from mailsup.outbound import compose, messages, outbox
+from mailsup.web.links import Links
 
 # A nag instant is always within a day of the end of its SUP's local day: older
 # open SUPs are stale, and the queries need never read them again.
@@ -38,7 +39,7 @@ def nag_due(now: datetime) -> list[Sup]:
 
 def queue_nag(settings: Settings, sup: Sup, now: datetime) -> None:
     request = sups.request_message(sup)
-    rendered = compose.render(messages.nag(sup))
+    rendered = compose.render(messages.nag(sup, Links.of(settings)))
     with db.atomic():
         Effect.create(key=Keys.nag(sup.id), kind="nag", sup=sup, created_at=utcnow_naive(now),
                       done_at=utcnow_naive(now))

@@ -15,6 +15,7 @@ from mailsup.config import Settings
 from mailsup.directory import schedule_for
 from mailsup.models import Effect, Keys, Membership, Person, Team, db
 from mailsup.outbound import compose, context, messages, outbox
+from mailsup.web.links import Links
 
 
 def team_timezone_person(team: Team) -> Person | None:
@@ -58,7 +59,8 @@ def send_team_digests(settings: Settings, now: datetime) -> list[Effect]:
         entries = context.team_members(team, day, now, schedule.sup_time)
         to = sorted({e["email"] for e in entries}
                     | ({team.delivery_manager.email} if team.delivery_manager_id else set()))
-        rendered = compose.render(messages.team_digest(team, client, day, entries))
+        rendered = compose.render(messages.team_digest(team, client, day, entries,
+                                                           Links.of(settings)))
         try:
             with db.atomic():
                 effect = Effect.create(key=key, kind="team_digest", created_at=utcnow_naive(now),

@@ -9,14 +9,32 @@ writes anything, and none reads an HR-only field except through
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from mailsup.models import Client, Person, Sup, Team
 from mailsup.outbound import context, hr_context
 from mailsup.outbound.compose import Message, one_line
+from mailsup.web.links import Links
 
 # The footers say why the mail came, in the words of its role.
 ANSWER_TO_REPLY = "automatic answer to your reply"
+
+
+def pages(links: Links | None, wanted: Callable[[Links], list[tuple[str, str]]]) -> list[dict]:
+    """The links a mail ends with, to the pages it concerns; none without ``[web] base_url``."""
+    if links is None or not links.enabled:
+        return []
+    return [{"label": label, "url": url} for label, url in wanted(links)]
+
+
+def _sup_pages(sup: Sup, links: Links | None, *, answer: str | None = None,
+               page: str | None = "This SUP") -> list[dict]:
+    """A SUP's page and (until review, by the signed link) its answer form."""
+    if sup.id is None:  # a preview of a SUP not created yet has no pages
+        return []
+    return pages(links, lambda go: ([(answer, go.answer(sup.id))] if answer else [])
+                 + ([(page, go.sup(sup.id))] if page else []))
 
 
 def sup_subject(sup: Sup, prefix: str = "") -> str:
@@ -29,15 +47,17 @@ def reply_subject(original: str | None) -> str:
     return original if original.lower().startswith("re:") else f"Re: {original}".strip()
 
 
-def sup_request(sup: Sup) -> Message:
+def sup_request(sup: Sup, links: Links | None = None) -> Message:
     variables = context.base_context(sup, "reply to this email to answer")
     return Message("sup_request", sup_subject(sup),
-                   variables | context.sup_request_context(sup))
+                   variables | context.sup_request_context(sup)
+                   | {"pages": _sup_pages(sup, links, answer="Answer in the browser")})
 
 
-def nag(sup: Sup) -> Message:
+def nag(sup: Sup, links: Links | None = None) -> Message:
     return Message("nag", sup_subject(sup, "Reminder: "),
-                   context.base_context(sup, "reply to this email to answer"))
+                   context.base_context(sup, "reply to this email to answer")
+                   | {"pages": _sup_pages(sup, links, answer="Answer in the browser")})
 
 
 # How a receipt names the fields a reply changed or left as they were.
@@ -64,16 +84,20 @@ def _and(names: list[str]) -> str:
 
 
 def receipt(sup: Sup, fields: dict, outcome: str, escalated: bool,
-            answering: str | None = None, reading: dict | None = None) -> Message:
+            answering: str | None = None, reading: dict | None = None,
+            links: Links | None = None) -> Message:
     """``answering``: the subject of the reply this receipt answers; ``fields``: the
     answer as recorded now; ``reading``: how the reply was read (handlers.sup)."""
+    change = None if outcome == "amended" else "Change it in the browser"
     variables = context.base_context(sup, ANSWER_TO_REPLY) | {
-        "fields": fields, "outcome": outcome, "escalated": escalated} | _reading(reading, fields)
+        "fields": fields, "outcome": outcome, "escalated": escalated,
+        "pages": _sup_pages(sup, links, answer=change)} | _reading(reading, fields)
     return Message("receipt", reply_subject(answering or sup_subject(sup)), variables)
 
 
 def refusal(sup: Sup, fields: dict, problems: list[str], unread: list[str],
-            answering: str | None = None, reading: dict | None = None) -> Message:
+            answering: str | None = None, reading: dict | None = None,
+            links: Links | None = None) -> Message:
     """A reply that left the SUP without a plan: what was understood (kept as a
     draft), what was not, the text it would take as the plan, and that a reply
     with just the missing line is enough."""
@@ -82,36 +106,43 @@ def refusal(sup: Sup, fields: dict, problems: list[str], unread: list[str],
         seen["unclear"] = [{"line": line, "problem": ""} for line in unread]
     attached = {u["problem"] for u in seen["unclear"]}
     understood = any(fields.get(k) for k in FIELD_NAMES if k != "plan")
+    answer = None if sup.status == "reviewed" else "Answer in the browser"
     variables = context.base_context(sup, ANSWER_TO_REPLY) | seen | {
         "fields": fields, "missing": [p for p in problems if p not in attached],
         "understood": understood, "offer": fields.get("comment"),
         "previous_plan_lines": (sup.previous_plan or "").splitlines()[:10],
-        "status": sup.status, "kept_plan": sup.plan}
+        "status": sup.status, "kept_plan": sup.plan,
+        "pages": _sup_pages(sup, links, answer=answer)}
     return Message("refusal", reply_subject(answering or sup_subject(sup)), variables)
 
 
-def help_answer(sup: Sup, answering: str | None = None) -> Message:
+def help_answer(sup: Sup, answering: str | None = None, links: Links | None = None) -> Message:
+    answer = None if sup.status == "reviewed" else "Answer in the browser"
     return Message("help", reply_subject(answering or sup_subject(sup)),
-                   context.base_context(sup, "automatic answer"))
+                   context.base_context(sup, "automatic answer")
+                   | {"pages": _sup_pages(sup, links, answer=answer)})
 
 
 def reply_to_sup_email(person: Person, subject_ref: int | None,
-                       answering: str | None) -> Message:
+                       answering: str | None, links: Links | None = None) -> Message:
     """The answer to mail that names no SUP or digest in a way we can trust."""
     return Message("reply_to_sup_email", reply_subject(answering), {
         "first_name": context.first_name(person.name), "subject_ref": subject_ref,
-        "title": "Please reply to the SUP email", "ref": "", "footer": "automatic answer"})
+        "title": "Please reply to the SUP email", "ref": "", "footer": "automatic answer",
+        "pages": pages(links, lambda go: [("Your SUPs", go.home())])})
 
 
-def escalation(sup: Sup, blockers: str) -> Message:
+def escalation(sup: Sup, blockers: str, links: Links | None = None) -> Message:
     variables = context.base_context(sup, "blocker escalation") | {
         "developer_name": sup.developer.name, "developer_email": sup.developer.email,
-        "blockers_lines": blockers.splitlines(), "plan_lines": (sup.plan or "").splitlines()}
+        "blockers_lines": blockers.splitlines(), "plan_lines": (sup.plan or "").splitlines(),
+        "pages": _sup_pages(sup, links, page="The SUP")}
     return Message("escalation", f"[{sup.reference}] Blocker: {sup.developer.name} "
                    f"({sup.client.name})", variables)
 
 
-def hr_digest(client: Client, sups: list[Sup], previous: set[int], day: date) -> Message:
+def hr_digest(client: Client, sups: list[Sup], previous: set[int], day: date,
+              links: Links | None = None) -> Message:
     """``previous``: the SUP ids of the client's last digest (the others are marked new)."""
     count = len(sups)
     return Message("hr_digest", f"{client.name}: {count} SUP{'s' if count != 1 else ''} "
@@ -120,21 +151,36 @@ def hr_digest(client: Client, sups: list[Sup], previous: set[int], day: date) ->
                        "hr_name": context.first_name(client.hr.name),
                        "items": hr_context.hr_digest_items(sups, previous),
                        "title": f"{client.name} SUPs to review", "ref": "",
-                       "footer": "reply with commands, one per line"})
+                       "footer": "reply with commands, one per line",
+                       "pages": pages(links, lambda go: [("Review in the browser",
+                                                         go.hr(client.slug))])})
 
 
-def team_digest(team: Team, client: Client, day: date, entries: list[dict]) -> Message:
+def team_digest(team: Team, client: Client, day: date, entries: list[dict],
+                links: Links | None = None) -> Message:
     """``entries``: ``context.team_members`` (never an HR-only field)."""
     return Message("team_digest", f"{team.name} ({client.name}) plans for {day:%a %d %b}", {
         "team_name": team.name, "client_name": client.name,
         "day_long": context.day_long(day), "entries": entries,
         "missing": [e["name"] for e in entries if e["state"] == "open"],
-        "title": f"{team.name} today", "ref": "", "footer": "team digest"})
+        "title": f"{team.name} today", "ref": "", "footer": "team digest",
+        "pages": pages(links, lambda go: [("This day as a page",
+                                          go.team(team.org.login, team.slug, day))])})
 
 
 def command_results(client: Client, changes: list[str], errors: list[str],
-                    unknown: list[str], empty: bool, answering: str | None) -> Message:
+                    unknown: list[str], empty: bool, answering: str | None,
+                    links: Links | None = None) -> Message:
     return Message("command_results", reply_subject(answering), {
         "client_name": client.name, "changes": changes, "errors": errors,
         "unknown": unknown, "empty": empty, "title": "Digest commands", "ref": "",
-        "footer": "automatic answer to your digest reply"})
+        "footer": "automatic answer to your digest reply",
+        "pages": pages(links, lambda go: [("Review queue", go.hr(client.slug))])})
+
+
+def sign_in(person: Person, url: str, minutes: int) -> Message:
+    """The one-time sign-in link someone asked for on ``/login``."""
+    return Message("sign_in", "Your mailsup sign-in link", {
+        "first_name": context.first_name(person.name), "url": url, "minutes": minutes,
+        "title": "Sign in to mailsup", "ref": "",
+        "footer": "you asked to sign in; ignore this mail if you did not", "pages": []})

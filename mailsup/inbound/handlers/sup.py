@@ -10,6 +10,7 @@ from mailsup.inbound.reading import body
 from mailsup.inbound.reading import sup_reply as reply_parser
 from mailsup.models import InboundMessage, Sup
 from mailsup.outbound import context, messages
+from mailsup.web.links import Links
 
 HELP_WORDS = {"help", "?", "help me", "usage"}
 
@@ -80,7 +81,7 @@ def _apply(ctx: Ctx, sup: Sup, text: str) -> None:
         or sups.escalation_recipients(sup))
     autoreply.answer(ctx.settings, ctx.row, kind="receipt",
                      message=messages.receipt(sup, answer, outcome, escalated, ctx.subject,
-                                              reading=reading),
+                                              reading=reading, links=Links.of(ctx.settings)),
                      to=ctx.identity.sender, now=ctx.now, sup=sup,
                      reply_to=sups.reply_to(ctx.settings, sup), auto_submitted="auto-generated")
     ctx.settle("applied", "sup_reply", f"{sup.reference} {outcome}",
@@ -92,7 +93,8 @@ def _refuse(ctx: Ctx, sup: Sup, parsed, answer: dict, reading: dict) -> None:
     sups.keep_draft(sup, answer, ctx.row.id)
     autoreply.answer(ctx.settings, ctx.row, kind="refusal",
                      message=messages.refusal(sup, answer, parsed.problems, parsed.unread,
-                                              ctx.subject, reading=reading),
+                                              ctx.subject, reading=reading,
+                                              links=Links.of(ctx.settings)),
                      to=ctx.identity.sender, now=ctx.now, sup=sup,
                      reply_to=sups.reply_to(ctx.settings, sup))
     ctx.settle("refused", "sup_reply", *parsed.problems)
@@ -107,7 +109,7 @@ def reading_of(parsed, given: list[str]) -> dict:
 
 def _send_help(ctx: Ctx, sup: Sup) -> None:
     autoreply.answer(ctx.settings, ctx.row, kind="help",
-                     message=messages.help_answer(sup, ctx.subject),
+                     message=messages.help_answer(sup, ctx.subject, Links.of(ctx.settings)),
                      to=ctx.identity.sender, now=ctx.now, sup=sup,
                      reply_to=sups.reply_to(ctx.settings, sup))
     ctx.settle("applied", "help", "sent the short-form help")
