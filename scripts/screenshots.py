@@ -141,7 +141,7 @@ def sample_messages() -> dict[str, compose.Message]:
         "sup_request": messages.sup_request(alice, links),
         "nag": messages.nag(alice, links),
         "receipt": messages.receipt(alice, FIELDS, "submitted", bool(FIELDS.get("blockers")),
-                                    re_subject, links),
+                                    re_subject, links=links),
         "refusal": messages.refusal(
             alice_open, refused,
             ["no plan: write it under “Plan (required)” or as “plan: …”",

@@ -46,7 +46,10 @@ def test_ticket_fields_that_are_not_the_contract_are_problems():
     assert len(problems) == 2 and "ticket-<repo>-<number>" in problems[0]
     assert "must be done, working or empty" in problems[1]
     _, parsed, problems = read(MultiDict({"plan": "x", "ticket-acme/api-999": "done"}))
-    assert problems == [] and not parsed.ok and "unknown ticket" in parsed.problems[0]
+    # As for mail (design §5): a reply with a plan is applied; the unknown ticket is
+    # listed as not understood, with how to fix it.
+    assert problems == [] and parsed.ok
+    assert any("unknown ticket" in u.problem for u in parsed.unclear)
 
 
 def test_no_plan_is_refused_by_the_reader_as_a_reply_would_be():

@@ -288,11 +288,14 @@ def test_the_form_validates_as_mail_does(app, world):
     no_plan = alice.post(path, {"plan": "", "scheduling": "full day"})
     assert no_plan.status_code == 422 and "plan" in text(no_plan).lower()
     assert "full day" in text(no_plan)  # what was typed is kept in the form
-    unknown = alice.post(path, {"plan": "work", "ticket-acme/api-999": "done"})
-    assert unknown.status_code == 422 and "unknown ticket" in text(unknown)
     bad_mark = alice.post(path, {"plan": "work", "ticket-acme/api-130": "maybe"})
     assert bad_mark.status_code == 422 and "must be done, working or empty" in text(bad_mark)
     assert world.sup("alice").status == "open"
+    # As for mail (design §5): with a plan the answer is applied, and the page lists
+    # the ticket it could not place.
+    unknown = alice.post(path, {"plan": "work", "ticket-acme/api-999": "done"})
+    assert unknown.status_code == 200 and "unknown ticket" in text(unknown)
+    assert world.sup("alice").plan == "work"
     done = alice.post(path, {"plan": "ship the endpoint\nthen review web#45",
                              "scheduling": "full day", "ticket-acme/api-130": "done",
                              "ticket-acme/web-45": "working", "comment-acme/api": "merged",

@@ -10,6 +10,7 @@ owned by nobody; as any other user it runs with that user's own ids.
 from __future__ import annotations
 
 import grp
+import imaplib
 import os
 import pwd
 import re
@@ -177,12 +178,15 @@ class Dovecot:
         started in its own session, is killed too.
         """
         old_group = self._process.pid if self._process is not None else None
-        self.restart()
+        # Kill the old group before the new server starts: killed after, a leftover
+        # old process could still take the next connection and leave it hanging
+        # (seen as a timed-out APPEND on a loaded machine).
         if old_group is not None:
             try:
                 os.killpg(old_group, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        self.restart()
 
     def __enter__(self) -> Dovecot:
         return self.start()
@@ -316,9 +320,10 @@ service auth-worker {{
 
     # -- IMAP helpers ----------------------------------------------------
 
-    def connect(self, user: str | None = None, password: str | None = None) -> IMAPClient:
+    def connect(self, user: str | None = None, password: str | None = None,
+                timeout: float = 10) -> IMAPClient:
         """A logged-in imapclient connection (the caller logs out, or uses ``with``)."""
-        client = IMAPClient(self.host, port=self.port, ssl=False, timeout=10)
+        client = IMAPClient(self.host, port=self.port, ssl=False, timeout=timeout)
         client.login(user or self.user, password or self.password)
         return client
 
@@ -331,8 +336,16 @@ service auth-worker {{
     ) -> int | None:
         """Deliver a raw message into ``folder`` (as a new, unseen mail); return its UID."""
         user = user or self.user
-        with self.connect(user, self.users[user]) as client:
-            response = client.append(folder, raw, flags=tuple(flags))
+        for attempt in (1, 2):
+            try:
+                with self.connect(user, self.users[user], timeout=5) as client:
+                    response = client.append(folder, raw, flags=tuple(flags))
+                break
+            except (TimeoutError, imaplib.IMAP4.abort):
+                # Right after drop_sessions() on a loaded machine, the first session of
+                # the new server sometimes never answers; a second one does.
+                if attempt == 2:
+                    raise
         match = _APPENDUID.search(response or b"")
         return int(match.group(2)) if match else None
 

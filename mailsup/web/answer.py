@@ -163,12 +163,13 @@ def _apply(sup: Sup, mode: str, posted: MultiDict):
     settings, now = state.settings(), state.now()
     with db.atomic():
         row = _store(sup, text)
+        # As for mail: only blockers that were not escalated for this SUP before.
+        blockers = sups.blockers_to_escalate(sup, parsed.as_fields())
         outcome = sups.submit(settings, sup, parsed.as_fields(), now, row.id)
         row.reasons = [f"{sup.reference} {outcome} (answered in the browser)"]
         row.save()
         Effect.create(key=Keys.applied(row.id), kind="applied", created_at=row.processed_at)
-        escalated = sups.escalate(settings, sup, parsed.blockers, now, row.id) \
-            if parsed.blockers else None
+        escalated = sups.escalate(settings, sup, blockers, now, row.id) if blockers else None
     if escalated is not None:
         state.send_soon()
     return render_template("web/answer_done.html.j2", sup=views.detail(sup, now),
