@@ -182,7 +182,9 @@ def _start_after_other_snapshots(sup: Sup) -> datetime:
 
 def submit(settings: Settings, sup: Sup, fields: dict, now: datetime, inbound_id: int) -> str:
     """Apply a valid reply: first submission, replacement before review, or amendment."""
-    stamp = utcnow_naive(now)
+    # A reply never predates the mail it answers, whatever clock its door ran on
+    # (a `tick --now` day answered through a door on the real clock).
+    stamp = max(utcnow_naive(now), sup.created_at)
     if sup.status == "reviewed":
         sup.amendments = (sup.amendments or []) + [
             {"at": clock_stamp(stamp), "inbound": inbound_id, "fields": fields}]
@@ -193,6 +195,7 @@ def submit(settings: Settings, sup: Sup, fields: dict, now: datetime, inbound_id
         setattr(sup, key, fields.get(key) if key not in ("planned_tickets", "repo_comments")
                 else fields.get(key) or ([] if key == "planned_tickets" else {}))
     if outcome == "submitted":
+        sup.late = sup.status == "missed"
         sup.window_start = _start_after_other_snapshots(sup)
         footprint, window_end, note = snapshot(settings, sup, stamp)
         sup.footprint, sup.window_end, sup.submitted_at = footprint, window_end, stamp
