@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from mailsup import database
-from mailsup.models import Client, Effect, Person, SchemaVersion, Sup, db
+from mailsup.models import Client, Effect, Leave, Person, SchemaVersion, Sup, db
 
 
 def test_fresh_database_is_at_the_latest_version(make_settings):
@@ -29,3 +29,20 @@ def test_version_one_database_is_upgraded_keeping_data(make_settings):
     assert Sup.get_by_id(sup.id).plan == "keep me"
     assert Sup.get_by_id(sup.id).amendments_reviewed == 0
     assert database.migrate() == len(database.MIGRATIONS)  # a second run changes nothing
+
+
+def test_version_two_database_gains_late_and_leave_source(make_settings):
+    make_settings()
+    person = Person.create(email="a@example.com", name="A")
+    client = Client.create(slug="c", name="C")
+    stamp = datetime(2026, 11, 25, 5, 0)
+    sup = Sup.create(developer=person, client=client, day=date(2026, 11, 25), created_at=stamp,
+                     due_at=stamp, nag_at=stamp, window_start=stamp, plan="keep me")
+    Leave.create(person=person, start=date(2026, 12, 1), end=date(2026, 12, 2))
+    db.execute_sql('ALTER TABLE "sup" DROP COLUMN "late"')
+    db.execute_sql('ALTER TABLE "leave" DROP COLUMN "source"')
+    SchemaVersion.delete().where(SchemaVersion.version > 2).execute()
+    assert database.migrate() == len(database.MIGRATIONS)
+    assert Sup.get_by_id(sup.id).late is False and Sup.get_by_id(sup.id).plan == "keep me"
+    assert Leave.get().source == "directory"  # what the file said stays the file's
+    assert database.migrate() == len(database.MIGRATIONS)

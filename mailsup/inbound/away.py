@@ -52,12 +52,12 @@ class Outcome:
 
 def problem_with(span: Span, today: date) -> str | None:
     """Why ``span`` cannot be set by mail today, or None."""
-    if span.end < span.start:
-        return (f"it ends ({context.day_long(span.end)}) before it starts "
-                f"({context.day_long(span.start)})")
     if span.end < today:
         word = "yesterday, " if span.end == today - timedelta(days=1) else ""
         return f"{word}{context.day_long(span.end)}, is in the past"
+    if span.end < span.start:
+        return (f"it ends ({context.day_long(span.end)}) before it starts "
+                f"({context.day_long(span.start)})")
     if span.end > today + timedelta(days=MAX_AWAY_DAYS):
         return (f"{context.day_long(span.end)} is more than {MAX_AWAY_DAYS} days ahead, the "
                 "longest leave mailsup takes by mail; ask the operator to put it into the "
@@ -70,8 +70,8 @@ def set_leave(person: Person, span: Span, today: date) -> list[Sup]:
     start = max(span.start, today)
     for leave in Leave.select().where((Leave.person == person) & (Leave.source == MAIL)
                                       & (Leave.start <= span.end) & (Leave.end >= start)):
-        if leave.start < start:
-            leave.end = start - timedelta(days=1)
+        if leave.start < today:  # its past stays on record
+            leave.end = today - timedelta(days=1)
             leave.save()
         else:
             leave.delete_instance()
@@ -99,7 +99,8 @@ def _reopen_today(settings, person: Person, today: date, now: datetime) -> list[
         sup.status, sup.skip_reason, sup.away = "open", None, False
         sup.nag_at = max(nag, utcnow_naive(now) + sups.NAG_GRACE)
         sup.save()
-        sups.queue_request(settings, sup, now)
+        if sups.request_message(sup) is None:  # skipped before it went out: send it now
+            sups.queue_request(settings, sup, now)
         reopened.append(sup)
     return reopened
 
@@ -174,16 +175,17 @@ def take_command(ctx: Ctx, person: Person, text: str, *, whole: bool = False) ->
     Returns None when the reply was only that, or ``whole`` says the mail is
     about nothing else (the bare address): the message is then settled. Else
     the text without the command line, for the reply's own handler. A line
-    that starts with "away" but has no readable date counts as a command only
-    when it is the first thing written and nothing else needs reading ("away
-    from keyboard" in a plan is a plan).
+    that starts with "away" but has no readable date is answered as a command
+    only when it is plainly one ("away until blursday") and all the reply
+    says, or the first line of mail to the bare address: "away from keyboard
+    till noon" in a reply is a plan.
     """
     lines = _written_lines(text)
     today = local_date(ctx.now, person.timezone)
     for i, line in enumerate(lines):
         command = reading.command(line, today)
         if command is None or command.kind == "unreadable" and not (
-                len(lines) == 1 or whole and i == 0):
+                whole and i == 0 or len(lines) == 1 and reading.meant_as_command(command)):
             continue
         outcome = apply(ctx.settings, person, command, ctx.now)
         _answer(ctx, person, outcome)

@@ -228,7 +228,7 @@ def missed_item(sup: Sup) -> dict:
     """A missed SUP in HR's digest: who, which day, and whether a late reply came since."""
     return {"ref": sup.reference, "developer": sup.developer.name, "email": sup.developer.email,
             "day_long": day_long(sup.day),
-            "state": "missed" if sup.status == "missed" else "answered late"}
+            "state": "answered late" if sup.late else "missed"}
 
 
 def overdue_item(sup: Sup) -> dict:

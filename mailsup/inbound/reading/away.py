@@ -201,6 +201,16 @@ def _span(rest: str, today: date) -> Span | None:
     return Span(single, single) if single else None
 
 
+_UNTIL_WORDS = {"until", "till", "til", "through", "thru", "bis", "to"}
+
+
+def meant_as_command(command: Command) -> bool:
+    """Is an unreadable "away …" line still plainly a command ("away until blursday"),
+    rather than a sentence that starts with the word ("away from keyboard until noon")?"""
+    rest = _AWAY.match(command.line).group("rest").split()
+    return not rest or rest[0].lower() in _UNTIL_WORDS and len(rest) <= 4
+
+
 def command(line: str, today: date) -> Command | None:
     """``line`` as an away or back command, or None if it is not one at all."""
     if _BACK.match(line):
