@@ -29,9 +29,6 @@ from mailsup.directory import schedule_for
 from mailsup.models import Client, Effect, Keys, Membership, Org, Person, Team, db
 from mailsup.outbound import compose, context, messages, outbox
 
-# Consecutive daily mails are 23 to 25 hours apart (the recipient's own DST).
-CONSECUTIVE = timedelta(hours=26)
-
 
 def team_timezone_person(team: Team) -> Person | None:
     """The team's clock: its delivery manager's, else its first member's."""
@@ -110,22 +107,26 @@ def earlier_records(due: dict[int, date]) -> dict[int, Effect]:
     return found
 
 
+NOBODY_WORKS = "nobody works"  # a date settled without a section, unlike "no SUP yet"
+
+
 class Sections:
     """Each (team, D) section computed once per tick, whoever it is for."""
 
     def __init__(self, world: Teams, now: datetime):
         self.world, self.now, self.made = world, now, {}
 
-    def get(self, team: Team, day: date) -> dict | None:
+    def get(self, team: Team, day: date) -> dict | str | None:
+        """The section; ``NOBODY_WORKS``; or None before the team's first SUP."""
         if (team.id, day) not in self.made:
             self.made[(team.id, day)] = self._make(team, day)
         return self.made[(team.id, day)]
 
-    def _make(self, team: Team, day: date) -> dict | None:
+    def _make(self, team: Team, day: date) -> dict | str | None:
         members = self.world.members[team.id]
         # One member's holiday must not cancel everyone's digest: "any member works".
         if not any(Calendar.of(m).is_business_day(day) for m in members):
-            return None
+            return NOBODY_WORKS
         first = context.first_sup_day(team)
         if first is None or day < first:
             return None
@@ -137,26 +138,35 @@ def covered_of(record: Effect | None) -> dict[int, date]:
     return {int(k): date.fromisoformat(v) for k, v in (data.get("covered") or {}).items()}
 
 
-def plan(world: Teams, sections: Sections, person_id: int, record: Effect | None,
-         now: datetime) -> tuple[list[dict], dict[int, date]]:
-    """The sections of one recipient's mail, and what it covers per team afterwards."""
-    covered, chosen = covered_of(record), []
-    recent = record is not None and utcnow_naive(now) - record.created_at < CONSECUTIVE
+def plan(world: Teams, sections: Sections, person_id: int, day: date, record: Effect | None,
+         ) -> tuple[list[dict], dict[int, date]]:
+    """The sections of one recipient's mail of their ``day``, and what it covers per team.
+
+    Each team's D is its clock's date at the recipient's digest time that day (not
+    at the tick that sends it, which may come late). A date is covered once shown,
+    or once it is settled that nobody works then; before a team's first SUP it is
+    not, so a team that starts later that day is not skipped.
+    """
     person = world.people[person_id]
+    at = local_instant(day, world.digest_time(person_id), person.timezone)
+    covered, chosen = covered_of(record), []
+    consecutive = record is not None and record.key == Keys.team_digests(
+        person_id, day - timedelta(days=1))
     # Someone on leave is not mailed their teams' plans; back, they get the current ones.
-    away = Calendar.of(person).on_leave(local_date(now, person.timezone))
+    away = Calendar.of(person).on_leave(day)
     teams = sorted((world.teams[t] for t in world.of_person[person_id]),
                    key=lambda t: (t.org.client.name, t.name))
     for team in teams:
-        day, last = local_date(now, world.clock(team)), covered.get(team.id)
-        days = [day - timedelta(days=1), day] if recent and last == day - timedelta(days=2) \
-            else [day]
-        for d in days:
-            if not away and (last is None or d > last):
-                section = sections.get(team, d)
-                if section is not None:
-                    chosen.append(section)
-        covered[team.id] = max(day, last) if last else day
+        d, last = local_date(at, world.clock(team)), covered.get(team.id)
+        # A daylight-saving change can move a team's date on by two between two days.
+        days = [d - timedelta(days=1), d] if consecutive and last == d - timedelta(days=2) \
+            else [d]
+        for one in (x for x in days if last is None or x > last):
+            section = NOBODY_WORKS if away else sections.get(team, one)
+            if isinstance(section, dict):
+                chosen.append(section)
+            if section is not None:
+                covered[team.id] = max(one, covered.get(team.id, one))
     return chosen, covered
 
 
@@ -185,7 +195,7 @@ def send_team_digests(settings: Settings, now: datetime) -> list[Effect]:
         return []
     records, sections, sent = earlier_records(due), Sections(world, now), []
     for person_id, day in sorted(due.items()):
-        chosen, covered = plan(world, sections, person_id, records.get(person_id), now)
+        chosen, covered = plan(world, sections, person_id, day, records.get(person_id))
         effect = send_one(settings, world.people[person_id], day, chosen, covered, now)
         if effect is not None:
             sent.append(effect)
@@ -201,8 +211,9 @@ def sections_for(settings: Settings, person: Person, now: datetime) -> list[dict
         sections = Sections(world, aware(record.created_at))
         return [s for team_id, d in record.data.get("sections", [])
                 if team_id in world.teams
-                and (s := sections.get(world.teams[team_id], date.fromisoformat(d)))]
+                and isinstance(s := sections.get(world.teams[team_id], date.fromisoformat(d)),
+                               dict)]
     if person.id not in world.of_person:
         return []
     earlier = earlier_records({person.id: day}).get(person.id)
-    return plan(world, Sections(world, now), person.id, earlier, now)[0]
+    return plan(world, Sections(world, now), person.id, day, earlier)[0]
