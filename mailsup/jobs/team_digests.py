@@ -40,14 +40,20 @@ def team_timezone_person(team: Team) -> Person | None:
 
 @dataclass
 class Teams:
-    """Every team, its members and its recipients, loaded once per tick."""
+    """Every team, who is in it and who gets its digest, loaded once per tick.
+
+    Ids, zones and addresses only: a tick when nothing is due must stay cheap
+    for thousands of people; whole rows are read for the few who are due.
+    """
 
     settings: Settings
     teams: dict[int, Team] = field(default_factory=dict)
-    members: dict[int, list[Person]] = field(default_factory=lambda: defaultdict(list))
-    people: dict[int, Person] = field(default_factory=dict)
+    members: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    zones: dict[int, str] = field(default_factory=dict)
+    emails: dict[int, str] = field(default_factory=dict)
     of_person: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
     schedules: dict[int, Schedule] = field(default_factory=dict)
+    rows: dict[int, Person] = field(default_factory=dict)
 
     def schedule(self, team: Team) -> Schedule:
         client = team.org.client
@@ -57,26 +63,36 @@ class Teams:
 
     def clock(self, team: Team) -> str:
         if team.delivery_manager_id:
-            return self.people[team.delivery_manager_id].timezone
-        return min(self.members[team.id], key=lambda p: p.email).timezone
+            return self.zones[team.delivery_manager_id]
+        return self.zones[min(self.members[team.id], key=lambda p: self.emails[p])]
 
     def digest_time(self, person_id: int) -> time:
         """A person's digest time: the earliest of their teams' clients'."""
         return min(self.schedule(self.teams[t]).team_digest_time
                    for t in self.of_person[person_id])
 
+    def people(self, ids: list[int]) -> list[Person]:
+        missing = [i for i in ids if i not in self.rows]
+        if missing:
+            self.rows |= {p.id: p for p in Person.select().where(Person.id.in_(missing))}
+        return [self.rows[i] for i in ids]
+
+    def person(self, person_id: int) -> Person:
+        return self.people([person_id])[0]
+
 
 def load_teams(settings: Settings) -> Teams:
     world = Teams(settings)
     world.teams = {t.id: t for t in Team.select(Team, Org, Client).join(Org).join(Client)}
-    for membership in Membership.select(Membership, Person).join(Person):
-        world.members[membership.team_id].append(membership.person)
-        world.people[membership.person_id] = membership.person
+    for team_id, person_id, email, tz in (Membership.select(
+            Membership.team, Person.id, Person.email, Person.timezone).join(Person).tuples()):
+        world.members[team_id].append(person_id)
+        world.zones[person_id], world.emails[person_id] = tz, email
+        world.of_person[person_id].add(team_id)
     managers = {t.delivery_manager_id for t in world.teams.values() if t.delivery_manager_id}
-    world.people |= {p.id: p for p in Person.select().where(Person.id.in_(list(managers)))}
-    for team_id, members in world.members.items():
-        for person in members:
-            world.of_person[person.id].add(team_id)
+    for person_id, email, tz in Person.select(Person.id, Person.email, Person.timezone).where(
+            Person.id.in_(list(managers))).tuples():
+        world.zones[person_id], world.emails[person_id] = tz, email
     for team in world.teams.values():
         if team.delivery_manager_id and world.members[team.id]:
             world.of_person[team.delivery_manager_id].add(team.id)
@@ -85,12 +101,14 @@ def load_teams(settings: Settings) -> Teams:
 
 def due_people(world: Teams, now: datetime) -> dict[int, date]:
     """Recipients whose digest time has come today, and have no record for today yet."""
-    due = {}
+    due, local = {}, {}
     for person_id in world.of_person:
-        person = world.people[person_id]
-        day = local_date(now, person.timezone)
-        if aware(now) >= local_instant(day, world.digest_time(person_id), person.timezone):
-            due[person_id] = day
+        tz, at = world.zones[person_id], world.digest_time(person_id)
+        if (tz, at) not in local:  # once per zone and time, not per person
+            day = local_date(now, tz)
+            local[(tz, at)] = day if aware(now) >= local_instant(day, at, tz) else None
+        if local[(tz, at)] is not None:
+            due[person_id] = local[(tz, at)]
     keys = [Keys.team_digests(p, d) for p, d in due.items()]
     done = {e.key for e in Effect.select(Effect.key).where(Effect.key.in_(keys))} if keys \
         else set()
@@ -123,7 +141,7 @@ class Sections:
         return self.made[(team.id, day)]
 
     def _make(self, team: Team, day: date) -> dict | str | None:
-        members = self.world.members[team.id]
+        members = self.world.people(self.world.members[team.id])
         # One member's holiday must not cancel everyone's digest: "any member works".
         if not any(Calendar.of(m).is_business_day(day) for m in members):
             return NOBODY_WORKS
@@ -147,7 +165,7 @@ def plan(world: Teams, sections: Sections, person_id: int, day: date, record: Ef
     or once it is settled that nobody works then; before a team's first SUP it is
     not, so a team that starts later that day is not skipped.
     """
-    person = world.people[person_id]
+    person = world.person(person_id)
     at = local_instant(day, world.digest_time(person_id), person.timezone)
     covered, chosen = covered_of(record), []
     consecutive = record is not None and record.key == Keys.team_digests(
@@ -196,7 +214,7 @@ def send_team_digests(settings: Settings, now: datetime) -> list[Effect]:
     records, sections, sent = earlier_records(due), Sections(world, now), []
     for person_id, day in sorted(due.items()):
         chosen, covered = plan(world, sections, person_id, day, records.get(person_id))
-        effect = send_one(settings, world.people[person_id], day, chosen, covered, now)
+        effect = send_one(settings, world.person(person_id), day, chosen, covered, now)
         if effect is not None:
             sent.append(effect)
     return sent

@@ -49,7 +49,7 @@ def is_due(world: Teams, person: Person, teams: list[Team], monday: date,
 
 def week_section(world: Teams, team: Team, start: date) -> dict | None:
     """One team's week from ``start`` (a Monday): a row per member who had SUPs."""
-    members = {m.id: m for m in world.members[team.id]}
+    members = {m.id: m for m in world.people(world.members[team.id])}
     per_person = defaultdict(list)
     for sup in Sup.select().where((Sup.client == team.org.client)
                                   & Sup.developer.in_(list(members))
@@ -93,18 +93,17 @@ def send_weekly_summaries(settings: Settings, now: datetime) -> list[Effect]:
     world = load_teams(settings)
     weeks = {}
     for person_id, teams in teams_by_manager(world).items():
-        today = local_date(now, world.people[person_id].timezone)
+        today = local_date(now, world.zones[person_id])
         weeks[person_id] = (today - timedelta(days=today.weekday()), teams)
     keys = [Keys.weekly_summary(p, monday) for p, (monday, _t) in weeks.items()]
     done = {e.key for e in Effect.select(Effect.key).where(Effect.key.in_(keys))} if keys \
         else set()
     sent = []
     for person_id, (monday, teams) in sorted(weeks.items()):
-        person = world.people[person_id]
         if Keys.weekly_summary(person_id, monday) in done or \
-                not is_due(world, person, teams, monday, now):
+                not is_due(world, world.person(person_id), teams, monday, now):
             continue
-        effect = send_one(settings, world, person, teams, monday, now)
+        effect = send_one(settings, world, world.person(person_id), teams, monday, now)
         if effect is not None:
             sent.append(effect)
     return sent
