@@ -104,6 +104,23 @@ class Service:
 
 
 @dataclass(frozen=True)
+class Web:
+    """The pages (design §12): where they listen and how mail links reach them."""
+
+    listen: str
+    base_url: str
+    proxy_hops: int
+    session_days: int
+    sign_in_mails_per_address: int
+    sign_in_mails_per_ip: int
+
+    @property
+    def secure(self) -> bool:
+        """Behind TLS: the session cookie is Secure and browsers are told to stay on HTTPS."""
+        return self.base_url.startswith("https://")
+
+
+@dataclass(frozen=True)
 class Settings:
     path: Path
     database: str
@@ -116,6 +133,7 @@ class Settings:
     schedule: Schedule
     github: Service
     slack: Service
+    web: Web
 
 
 def parse_time(value: str, where: str) -> time:
@@ -224,6 +242,45 @@ def _security(value: str, where: str) -> str:
     return mode
 
 
+def parse_listen_value(value: str, where: str) -> str:
+    """``host:port`` (``[::1]:8080`` for IPv6) or empty; checked here so a typo is one line."""
+    value = value.strip()
+    if not value:
+        return ""
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{where}: {value!r} is not HOST:PORT, e.g. 127.0.0.1:8080")
+    return value
+
+
+def _base_url(value: str, where: str) -> str:
+    url = value.strip().rstrip("/")
+    if url and not re.match(r"^https?://[^/\s]+(/\S*)?$", url):
+        raise ConfigError(f"{where}: {value!r} is not an http:// or https:// URL, "
+                          "e.g. https://sup.example.com")
+    return url
+
+
+def _web(w: dict[str, str]) -> Web:
+    listen = parse_listen_value(w["listen"], "[web] listen")
+    base_url = _base_url(w["base_url"], "[web] base_url")
+    if listen and not base_url:
+        # Sign-in links are built from base_url, never from a request's Host header
+        # (which anyone can set, and so steal the link).
+        raise ConfigError("[web] listen needs base_url: the address people open the pages "
+                          "at, e.g. https://sup.example.com")
+    return Web(
+        listen=listen,
+        base_url=base_url,
+        proxy_hops=_parse_int(w["proxy_hops"], "[web] proxy_hops"),
+        session_days=_parse_int(w["session_days"], "[web] session_days"),
+        sign_in_mails_per_address=_parse_int(w["sign_in_mails_per_address"],
+                                             "[web] sign_in_mails_per_address"),
+        sign_in_mails_per_ip=_parse_int(w["sign_in_mails_per_ip"],
+                                        "[web] sign_in_mails_per_ip"),
+    )
+
+
 def from_values(values: dict[str, dict[str, str]], path: Path) -> Settings:
     m, s, i, inb, sch = (values[k] for k in ("mailsup", "smtp", "imap", "inbound", "schedule"))
     if "@" not in m["reply_address"]:
@@ -279,4 +336,5 @@ def from_values(values: dict[str, dict[str, str]], path: Path) -> Settings:
         schedule=schedule,
         github=Service(values["github"]["token"].strip(), values["github"]["base_url"].strip()),
         slack=Service(values["slack"]["token"].strip(), values["slack"]["base_url"].strip()),
+        web=_web(values["web"]),
     )

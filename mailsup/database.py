@@ -15,7 +15,7 @@ from playhouse.migrate import SchemaMigrator
 
 from mailsup.clock import utc_now, utcnow_naive
 from mailsup.config import ConfigError
-from mailsup.models import ALL_MODELS, SchemaVersion, db
+from mailsup.models import ALL_MODELS, SchemaVersion, SignInToken, TickRun, db
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,29 @@ def _review_of_amendments_and_big_uids(migrator: SchemaMigrator) -> None:
             db.execute_sql(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" TYPE BIGINT')
 
 
+def _reply_reading_fields(migrator: SchemaMigrator) -> None:
+    """v3: a SUP keeps its scheduling note, the developer's comment and a refused draft.
+
+    Nullable columns with no default: a plain ALTER on both databases, and a
+    no-op where ``_initial`` already created them.
+    """
+    present = _columns("sup")
+    for column in ("scheduling_note", "comment", "draft"):
+        if column not in present:
+            db.execute_sql(f'ALTER TABLE "sup" ADD COLUMN "{column}" TEXT')
+
+
+def _pages(migrator: SchemaMigrator) -> None:
+    """v4: sign-in links and the tick record of the pages (design §12).
+
+    ``safe=True`` makes it a no-op where ``_initial`` already created them, and
+    leaves the order of migrations free: merges may reorder them.
+    """
+    db.create_tables([SignInToken, TickRun], safe=True)
+
+
 def _missed_late_and_leave_by_mail(migrator: SchemaMigrator) -> None:
-    """v3 (issue 12): a late flag on SUPs; where a leave span came from (file or mail).
+    """v5 (issue 12): a late flag on SUPs; where a leave span came from (file or mail).
 
     Idempotent like every migration: merges may reorder them, and ``_initial``
     may have created the columns already.
@@ -112,6 +133,8 @@ def _missed_late_and_leave_by_mail(migrator: SchemaMigrator) -> None:
 MIGRATIONS: list[Callable[[SchemaMigrator], None]] = [
     _initial,
     _review_of_amendments_and_big_uids,
+    _reply_reading_fields,
+    _pages,
     _missed_late_and_leave_by_mail,
 ]
 

@@ -157,8 +157,15 @@ class Sup(BaseModel):
     repo_comments = JSONField(default=dict)
     planned_tickets = JSONField(default=list)
     scheduling = CharField(null=True)
+    # What followed the scheduling value ("part day (dentist at 15:00)").
+    scheduling_note = TextField(null=True)
     plan = TextField(null=True)
     blockers = TextField(null=True)
+    # The developer's own lines that fit no field: kept, never dropped (design §5).
+    comment = TextField(null=True)
+    # What a refused reply (no plan) did say, so a reply with just the plan completes it:
+    # {"fields": {...}, "inbound": id}. Cleared when the SUP is submitted.
+    draft = JSONField(null=True)
     amendments = JSONField(default=list)
     amendments_reviewed = IntegerField(default=0)
     # HR-only: never rendered into anything a developer or a team receives.
@@ -257,6 +264,7 @@ class Effect(BaseModel):
       ``slack_nag:{sup_id}``                the Slack DM after the email reminder
       ``slack_hr:{hr_digest_effect_id}``    the Slack nudge about an HR digest
       ``applied:{inbound_id}``              an inbound message whose effects happened
+      ``suppressed:{answer_kind}:{inbound_id}``  an answer not sent: the address's budget was spent
 
     OutboundMessage.key only:
       ``sup_request:{sup_id}``              the SUP email
@@ -264,6 +272,7 @@ class Effect(BaseModel):
       ``{answer_kind}:{inbound_id}``        an answer to inbound mail: ``receipt``,
                                             ``refusal``, ``help``, ``command_results``,
                                             ``away`` (leave set, ended or refused by mail)
+      ``sign_in:{sign_in_token_id}``        a one-time sign-in link to the pages
 
     AutoReplyLog.address (loop protection budgets):
       ``{address}``                         answers to a known reference
@@ -367,6 +376,14 @@ class Keys:
     def unreferenced_budget(address: str) -> str:
         return f"unreferenced:{address}"
 
+    @staticmethod
+    def suppressed(kind: str, inbound_id: int) -> str:
+        return f"suppressed:{kind}:{inbound_id}"
+
+    @staticmethod
+    def sign_in(token_id: int) -> str:
+        return f"sign_in:{token_id}"
+
 
 class GithubCache(BaseModel):
     """ETag cache between ticks, so an unchanged repo costs no rate limit."""
@@ -384,9 +401,39 @@ class AutoReplyLog(BaseModel):
     count = IntegerField(default=0)
 
 
+class SignInToken(BaseModel):
+    """A one-time sign-in link to the pages (design §12).
+
+    Only the SHA-256 of the token is stored: the link in the mail is the one
+    copy that signs in. ``used_at`` is set by a conditional update, so two
+    clicks (or two workers) cannot both use it.
+    """
+
+    person = ForeignKeyField(Person, on_delete="CASCADE")
+    token_hash = CharField(unique=True)
+    address = CharField()  # where the link was sent (the primary email or an alias)
+    client_ip = CharField(null=True, index=True)
+    next_path = CharField(null=True, max_length=500)
+    created_at = DateTimeField(index=True)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+
+
+class TickRun(BaseModel):
+    """One tick: as of when, when it really ran, how long, what it did (``/ops``, ``/metrics``)."""
+
+    now = DateTimeField()
+    started_at = DateTimeField(index=True)
+    duration_ms = IntegerField()
+    jobs = JSONField(default=dict)
+    errors = JSONField(default=dict)
+    sent = IntegerField(default=0)
+    failed = IntegerField(default=0)
+
+
 ALL_MODELS = [
     SchemaVersion, Person, Alias, Leave, Client, DeliveryManager, Org, Repo, Team,
     Membership, Sup, InboundMessage, ImapState, OutboundMessage, Effect, GithubCache,
-    AutoReplyLog,
+    AutoReplyLog, SignInToken, TickRun,
 ]
 

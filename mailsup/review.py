@@ -25,8 +25,10 @@ def version(sup: Sup) -> str:
     A digest records it per SUP, so "reviewed" covers exactly what that digest
     showed and never a replacement or amendment that arrived after it.
     """
-    fields = json.dumps([sup.plan, sup.scheduling, sup.blockers, sup.planned_tickets,
-                         sup.repo_comments], sort_keys=True, default=str)
+    shown = [sup.plan, sup.scheduling, sup.blockers, sup.planned_tickets, sup.repo_comments]
+    if sup.scheduling_note or sup.comment:  # only then: older versions stay what they were
+        shown += [sup.scheduling_note, sup.comment]
+    fields = json.dumps(shown, sort_keys=True, default=str)
     return f"{len(sup.amendments or [])}:{zlib.crc32(fields.encode()):08x}"
 
 

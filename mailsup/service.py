@@ -1,10 +1,11 @@
-"""``mailsup run``: scheduler + inbound doors + pipeline + outbox, until SIGTERM.
+"""``mailsup run``: scheduler + inbound doors + pipeline + outbox + pages, until SIGTERM.
 
 Threads with clear jobs, one loop shape each: the scheduler ticks every minute
 (leader only), the pipeline worker processes stored mail as soon as a door
-signals it, the SMTP listener and the IMAP door only store. SIGTERM/SIGINT
-stop the doors first (no new mail accepted), then let each loop finish the
-message in hand.
+signals it, the SMTP listener and the IMAP door only store, waitress serves
+the pages on ``[web] listen``. SIGTERM/SIGINT stop the doors and the pages
+first (no new mail or request accepted), then let each loop finish the work
+in hand.
 
 One leader runs the schedule when several workers share PostgreSQL:
 ``pg_try_advisory_lock`` on a dedicated connection that never goes back to a
@@ -19,6 +20,7 @@ import logging
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -34,6 +36,9 @@ from mailsup.inbound.doors.smtp import make_controller, parse_listen
 from mailsup.jobs.tick import tick
 from mailsup.models import db
 from mailsup.outbound import sender
+from mailsup.web import metrics
+from mailsup.web.app import create_app
+from mailsup.web.server import WebServer, check_port
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +102,7 @@ class Leadership:
 
 class Service:
     def __init__(self, settings: Settings, clock: Clock = utc_now, tick_seconds: int = 60,
-                 smtp: bool = True, imap: bool = True):
+                 smtp: bool = True, imap: bool = True, web: bool = True):
         self.settings = settings
         self.clock = clock
         self.tick_seconds = tick_seconds
@@ -108,13 +113,17 @@ class Service:
         self.controller = None
         self.use_smtp = smtp and bool(settings.inbound.listen)
         self.use_imap = imap and bool(settings.imap.host)
+        self.use_web = web and bool(settings.web.listen)
+        self.web: WebServer | None = None
 
     # --- loops ----------------------------------------------------------
 
     def run_tick(self) -> None:
         try:
             if self.leadership.try_acquire():
+                started = time.monotonic()
                 report = tick(self.settings, self.clock())
+                metrics.observe_tick(time.monotonic() - started, not report.errors)
                 log.info("tick: %s", report.as_dict())
             else:
                 sender.flush(self.settings, self.clock())  # followers still send
@@ -161,7 +170,9 @@ class Service:
         self.threads.append(thread)
 
     def check_listen(self) -> None:
-        """Fail with one line before printing "running" if the port is taken."""
+        """Fail with one line before printing "running" if a port is taken."""
+        if self.use_web:
+            check_port(self.settings.web.listen)
         if not self.use_smtp:
             return
         host, port = parse_listen(self.settings.inbound.listen)
@@ -179,6 +190,9 @@ class Service:
                                               on_stored=lambda _id: self.inbound_ready.set())
             self.controller.start()
             log.info("SMTP listener on %s", self.settings.inbound.listen)
+        if self.use_web:
+            self.web = WebServer(create_app(self.settings, self.clock),
+                                 self.settings.web.listen).start()
         self._thread("pipeline", self.pipeline_loop)
         self._thread("scheduler", self.scheduler_loop)
         if self.use_imap:
@@ -189,6 +203,9 @@ class Service:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
+        if self.web is not None:
+            self.web.stop()
+            self.web = None
         self.stop.set()
         self.inbound_ready.set()
         for thread in self.threads:

@@ -34,6 +34,7 @@ from mailsup.models import (
     db,
 )
 from mailsup.outbound import compose, messages, outbox
+from mailsup.web.links import Links
 
 log = logging.getLogger(__name__)
 
@@ -124,14 +125,15 @@ def reply_to(settings: Settings, sup: Sup) -> str:
     return tokens.address_for(settings, "s", sup.id)
 
 
-def render_request(sup: Sup) -> compose.Rendered:
-    return compose.render(messages.sup_request(sup))
+def render_request(sup: Sup, links: Links | None = None) -> compose.Rendered:
+    return compose.render(messages.sup_request(sup, links))
 
 
 def queue_request(settings: Settings, sup: Sup, now: datetime):
     return outbox.enqueue(
         settings, key=Keys.sup_request(sup.id), kind="sup_request", to=[sup.developer.email],
-        rendered=render_request(sup), now=now, sup=sup, reply_to=reply_to(settings, sup),
+        rendered=render_request(sup, Links.of(settings)), now=now, sup=sup,
+        reply_to=reply_to(settings, sup),
     )
 
 
@@ -180,20 +182,96 @@ def _start_after_other_snapshots(sup: Sup) -> datetime:
     return sup.window_start
 
 
-def submit(settings: Settings, sup: Sup, fields: dict, now: datetime, inbound_id: int) -> str:
-    """Apply a valid reply: first submission, replacement before review, or amendment."""
+# The fields of an answer, as a reply gives them and a SUP keeps them.
+ANSWER_FIELDS = ("plan", "scheduling", "scheduling_note", "blockers", "planned_tickets",
+                 "repo_comments", "comment")
+_EMPTY = {"planned_tickets": list, "repo_comments": dict}
+
+
+def _blank_answer() -> dict:
+    return {key: _EMPTY[key]() if key in _EMPTY else None for key in ANSWER_FIELDS}
+
+
+def recorded_answer(sup: Sup) -> dict:
+    """The answer as it stands: the SUP's fields (and amendments after review), or for
+    a SUP not yet submitted the draft a refused reply left."""
+    answer = _blank_answer()
+    if sup.status in ("submitted", "reviewed"):
+        answer |= {key: getattr(sup, key) for key in ANSWER_FIELDS}
+        for amendment in sup.amendments or []:
+            answer |= {k: v for k, v in amendment.get("fields", {}).items() if k in answer}
+    else:
+        answer |= {k: v for k, v in ((sup.draft or {}).get("fields") or {}).items()
+                   if k in answer}
+    for key, empty in _EMPTY.items():
+        answer[key] = answer[key] or empty()
+    return answer
+
+
+def merge_answer(base: dict, fields: dict, given: list[str] | None) -> dict:
+    """A later reply merges field by field: what it gives replaces, the rest stays.
+
+    Tickets merge per ticket and repository comments per repository, so marking
+    one ticket later does not unmark the others. ``given`` None: every field.
+    """
+    merged = _blank_answer() | {k: v for k, v in base.items() if k in ANSWER_FIELDS}
+    for key in ANSWER_FIELDS if given is None else given:
+        value = fields.get(key)
+        if key == "planned_tickets" and given is not None:
+            tickets = {(t["repo"], int(t["number"])): t for t in merged["planned_tickets"]}
+            for ticket in value or []:
+                tickets.pop((ticket["repo"], int(ticket["number"])), None)
+                tickets[(ticket["repo"], int(ticket["number"]))] = ticket
+            merged[key] = list(tickets.values())
+        elif key == "repo_comments" and given is not None:
+            merged[key] = {**merged[key], **(value or {})}
+        elif key == "scheduling":
+            merged["scheduling"], merged["scheduling_note"] = value, fields.get("scheduling_note")
+        else:
+            merged[key] = value if value is not None or key not in _EMPTY else _EMPTY[key]()
+    return merged
+
+
+def answer_after(sup: Sup, fields: dict, given: list[str]) -> tuple[dict, list[str]]:
+    """The answer once a reply is merged in, and the fields the reply gave.
+
+    A plan the reply has but does not give (its only text was a scheduling line,
+    "Off sick today") fills a SUP that has no plan yet and changes no recorded one.
+    """
+    base = recorded_answer(sup)
+    given = list(given)
+    if fields.get("plan") and "plan" not in given and not base["plan"]:
+        given.append("plan")
+    return merge_answer(base, fields, given), given
+
+
+def keep_draft(sup: Sup, answer: dict, inbound_id: int) -> None:
+    """What a refused reply said, so that a reply with just the missing line completes it."""
+    sup.draft = {"fields": answer, "inbound": inbound_id}
+    sup.save()
+
+
+def submit(settings: Settings, sup: Sup, fields: dict, now: datetime, inbound_id: int,
+           given: list[str] | None = None) -> str:
+    """Apply an answer: first submission, replacement before review, or amendment.
+
+    ``given``: the fields the reply gave, merged into what was recorded (or the
+    draft of a refused reply); None replaces the whole answer with ``fields``.
+    """
     # A reply never predates the mail it answers, whatever clock its door ran on
     # (a `tick --now` day answered through a door on the real clock).
     stamp = max(utcnow_naive(now), sup.created_at)
+    answer = merge_answer(recorded_answer(sup), fields, given)
     if sup.status == "reviewed":
         sup.amendments = (sup.amendments or []) + [
-            {"at": clock_stamp(stamp), "inbound": inbound_id, "fields": fields}]
+            {"at": clock_stamp(stamp), "inbound": inbound_id, "fields": answer,
+             "given": list(ANSWER_FIELDS if given is None else given)}]
         sup.save()
         return "amended"
     outcome = "replaced" if sup.status == "submitted" else "submitted"
-    for key in ("plan", "scheduling", "blockers", "planned_tickets", "repo_comments"):
-        setattr(sup, key, fields.get(key) if key not in ("planned_tickets", "repo_comments")
-                else fields.get(key) or ([] if key == "planned_tickets" else {}))
+    for key in ANSWER_FIELDS:
+        setattr(sup, key, answer[key])
+    sup.draft = None
     if outcome == "submitted":
         sup.late = sup.status == "missed"
         sup.window_start = _start_after_other_snapshots(sup)
@@ -204,6 +282,15 @@ def submit(settings: Settings, sup: Sup, fields: dict, now: datetime, inbound_id
         sup.status = "submitted"
     sup.save()
     return outcome
+
+
+def blockers_to_escalate(sup: Sup, answer: dict) -> str | None:
+    """Blockers of ``answer`` not yet escalated for this SUP (a draft's never were)."""
+    blockers = answer.get("blockers")
+    if not blockers:
+        return None
+    before = recorded_answer(sup)["blockers"] if sup.status in ("submitted", "reviewed") else None
+    return blockers if blockers != before else None
 
 
 def escalation_recipients(sup: Sup) -> list[str]:
@@ -225,7 +312,7 @@ def escalate(settings: Settings, sup: Sup, blockers: str, now: datetime, inbound
     key = Keys.escalation(sup.id, inbound_id)
     if Effect.get_or_none(Effect.key == key):
         return None
-    rendered = compose.render(messages.escalation(sup, blockers))
+    rendered = compose.render(messages.escalation(sup, blockers, Links.of(settings)))
     with db.atomic():
         Effect.create(key=key, kind="escalation", sup=sup, created_at=utcnow_naive(now),
                       done_at=utcnow_naive(now), data={"to": recipients})

@@ -25,6 +25,7 @@ from pathlib import Path
 from mailsup.inbound.commands import REGISTRY, help_lines
 from mailsup.models import Client, Person, Sup
 from mailsup.outbound import compose, context, messages
+from mailsup.web.links import Links
 
 DEFAULT_OUT = Path("build/screenshots")
 WINDOW = "800,1400"
@@ -140,6 +141,7 @@ def sample_messages() -> dict[str, compose.Message]:
                       client=Client(id=2, slug="globex", name="Globex"),
                       created_at=alice.created_at)
     section = {"team_id": 1, "team_name": "Platform", "client_name": "Acme Corp", "day": DAY,
+               "org": "acme", "team_slug": "platform",
                "day_long": context.day_long(DAY), "entries": team, "missing": ["Chandra Rao"],
                "previous_day": context.day_long(date(2026, 11, 24)),
                "missed": [{"name": "Chandra Rao", "late": True}]}
@@ -147,26 +149,28 @@ def sample_messages() -> dict[str, compose.Message]:
         {"name": "Alice Smith", "on_time": 4, "late": 1, "missed": 0, "skipped": 0, "open": 0},
         {"name": "Chandra Rao", "on_time": 2, "late": 0, "missed": 2, "skipped": 1, "open": 0}],
         "totals": {"on_time": 6, "late": 1, "missed": 2, "skipped": 1, "open": 0}}
+    links = Links("https://sup.example.com", "sample-secret-for-screenshots")
     return {
-        "sup_request": messages.sup_request(alice),
+        "sup_request": messages.sup_request(alice, links),
         "nag": messages.nag(people["alice"], [alice_open, globex_open],
                             ["sup+s42-k3j9x0q2mz7a5bcd@example.com",
-                             "sup+s46-p5m2c8d1e0f3g4h7@example.com"]),
+                             "sup+s46-p5m2c8d1e0f3g4h7@example.com"], links),
         "receipt": messages.receipt(alice, FIELDS, "submitted", bool(FIELDS.get("blockers")),
-                                    re_subject),
+                                    re_subject, links=links),
         "refusal": messages.refusal(
             alice_open, refused,
             ["no plan: write it under “Plan (required)” or as “plan: …”",
              "scheduling “half day-ish” is not one of full day, part day, emergency only, "
              "unavailable"], ["done: api#999", "see you tomorrow!"], re_subject),
         "escalation": messages.escalation(alice, FIELDS["blockers"]),
-        "hr_digest": messages.hr_digest(client, [sups["alice"], sups["bob"]], {43}, DAY,
-                                        [sups["chandra_monday"]]),
-        "team_digest": messages.team_digest(people["alice"], [section]),
+        "hr_digest": messages.hr_digest(client, [sups["alice"], sups["bob"]], {43}, DAY, links,
+                                        missed=[sups["chandra_monday"]]),
+        "team_digest": messages.team_digest(people["alice"], [section], links),
         "weekly_summary": messages.weekly_summary(people["alice"], date(2026, 11, 16), [week]),
-        "overdue_reviews": messages.overdue_reviews(client, [sups["alice"]]),
+        "overdue_reviews": messages.overdue_reviews(client, [sups["alice"]], links),
         "away": messages.away_answer(people["alice"], "away", "away 24 Dec - 1 Jan",
-                                     start=date(2026, 12, 24), end=date(2027, 1, 1)),
+                                     start=date(2026, 12, 24), end=date(2027, 1, 1),
+                                     links=links),
         "command_results": messages.command_results(
             client, ["SUP 42 reviewed", "SUP 43 reviewed", "SUP 42: note added",
                      "SUP 42 flagged: third staging blocker"],
@@ -176,6 +180,8 @@ def sample_messages() -> dict[str, compose.Message]:
         "help": messages.help_answer(alice, re_subject),
         "reply_to_sup_email": messages.reply_to_sup_email(people["alice"], 42,
                                                           "Re: [SUP 42] my plan"),
+        "sign_in": messages.sign_in(people["alice"], links.sign_in("k3J9x0Q2mZ7a5bcD-example"),
+                                    15),
     }
 
 

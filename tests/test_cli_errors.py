@@ -146,6 +146,33 @@ def test_the_packaged_sample_is_the_one_copy_of_the_defaults(tmp_path):
     assert settings.reply_address == packaged["mailsup"]["reply_address"]
 
 
+@pytest.mark.parametrize("web, needles", [
+    ("listen = localhost", ["[web] listen", "HOST:PORT"]),
+    ("listen = 127.0.0.1:99999", ["[web] listen", "HOST:PORT"]),
+    ("base_url = sup.example.com", ["[web] base_url", "https://"]),
+    ("listen = 127.0.0.1:8080\nbase_url =", ["[web] listen needs base_url"]),
+    ("sign_in_mails_per_ip = many", ["sign_in_mails_per_ip", "whole number"]),
+], ids=["no-port", "bad-port", "no-scheme", "no-base-url", "not-a-number"])
+def test_bad_web_settings(tmp_path, web, needles):
+    (tmp_path / "mailsup.ini").write_text("[mailsup]\ndatabase = sqlite:///x.db\n"
+                                          "secret = long-enough-secret\n"
+                                          f"[web]\n{web}\n")
+    code, _, err = run("init", cwd=tmp_path)
+    assert_one_line_error(code, err, *needles)
+
+
+def test_web_settings_from_the_packaged_defaults(tmp_path):
+    from mailsup import config as config_mod
+
+    path = tmp_path / "mailsup.ini"
+    path.write_text("[mailsup]\nsecret = long-enough-secret\n", encoding="utf-8")
+    web = config_mod.load(str(path)).web
+    assert (web.listen, web.base_url, web.secure) == ("127.0.0.1:8080", "http://localhost:8080",
+                                                      False)
+    assert (web.session_days, web.sign_in_mails_per_address, web.sign_in_mails_per_ip) == (
+        14, 5, 20)
+
+
 @pytest.mark.parametrize("secret", ["change-me", "short"])
 def test_placeholder_secret_is_refused(tmp_path, secret):
     (tmp_path / "mailsup.ini").write_text(f"[mailsup]\ndatabase = sqlite:///x.db\n"

@@ -29,6 +29,11 @@ def test_demo_shows_the_whole_loop():
     assert seen("github", "opened", "Overdue SUP review")  # overdue ticket
     assert seen("github", "closed")  # closed on review
     assert data["totals"]["sups"]["reviewed"] >= 1
+    # The pages ran, and /login mailed a one-time link for each demo person.
+    pages = data["pages"]
+    assert pages["url"].startswith("http://127.0.0.1:")
+    assert set(pages["sign_in"]) == {"hana@example.com", "alice@example.com"}
+    assert all(link.startswith(pages["url"] + "/login/") for link in pages["sign_in"].values())
 
 
 def test_demo_text_output_prints_the_mails():
@@ -37,4 +42,7 @@ def test_demo_text_output_prints_the_mails():
     assert proc.returncode == 0, proc.stderr
     assert "## By next business day" in proc.stdout  # the first SUP email, in full
     assert "mails sent over SMTP" in proc.stdout
+    assert "Answer in the browser: http://127.0.0.1:" in proc.stdout  # the SUP mail's link
+    assert "Sign in with one of these one-time links" in proc.stdout
+    assert "(no sign-in mail arrived)" not in proc.stdout
     assert "Traceback" not in proc.stderr

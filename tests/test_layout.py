@@ -102,8 +102,8 @@ def test_the_cycle_finder_finds_a_cycle():
 
 
 # Who may read HR-only fields at all: the model, their one writer, the operator's
-# CLI view, and the one builder of HR mail. The pages add theirs through
-# outbound.hr_context too.
+# CLI view, and the one builder of HR mail and HR's pages (the pages call it only
+# after the server's role check; tests/test_web_access.py shows that).
 HR_FIELDS = re.compile(r"\.(hr_notes|flags|reviewed_by)\b")
 MAY_READ_HR_FIELDS = {
     "mailsup/models.py", "mailsup/review.py", "mailsup/outbound/hr_context.py",

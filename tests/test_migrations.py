@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from mailsup import database
-from mailsup.models import Client, Effect, Leave, Person, SchemaVersion, Sup, db
+from mailsup.models import (
+    Client,
+    Effect,
+    Leave,
+    Person,
+    SchemaVersion,
+    SignInToken,
+    Sup,
+    TickRun,
+    db,
+)
 
 
 def test_fresh_database_is_at_the_latest_version(make_settings):
@@ -31,7 +41,33 @@ def test_version_one_database_is_upgraded_keeping_data(make_settings):
     assert database.migrate() == len(database.MIGRATIONS)  # a second run changes nothing
 
 
-def test_version_two_database_gains_late_and_leave_source(make_settings):
+def test_version_two_database_gains_the_reading_columns(make_settings):
+    make_settings()
+    person = Person.create(email="a@example.com", name="A")
+    client = Client.create(slug="c", name="C")
+    stamp = datetime(2026, 11, 25, 5, 0)
+    sup = Sup.create(developer=person, client=client, day=date(2026, 11, 25), created_at=stamp,
+                     due_at=stamp, nag_at=stamp, window_start=stamp, plan="keep me")
+    for column in ("scheduling_note", "comment", "draft"):
+        db.execute_sql(f'ALTER TABLE "sup" DROP COLUMN "{column}"')
+    SchemaVersion.delete().where(SchemaVersion.version > 2).execute()
+    assert database.migrate() == len(database.MIGRATIONS)
+    kept = Sup.get_by_id(sup.id)
+    assert kept.plan == "keep me" and kept.comment is None and kept.draft is None
+    Sup.update(scheduling_note="dentist", draft={"fields": {}}).where(Sup.id == sup.id).execute()
+    assert Sup.get_by_id(sup.id).draft == {"fields": {}}
+
+
+def test_version_two_database_gets_the_tables_of_the_pages(make_settings):
+    make_settings()
+    db.drop_tables([SignInToken, TickRun])
+    SchemaVersion.delete().where(SchemaVersion.version > 2).execute()
+    assert database.migrate() == len(database.MIGRATIONS)
+    assert db.table_exists("sign_in_token") and db.table_exists("tick_run")
+    assert database.migrate() == len(database.MIGRATIONS)
+
+
+def test_version_four_database_gains_late_and_leave_source(make_settings):
     make_settings()
     person = Person.create(email="a@example.com", name="A")
     client = Client.create(slug="c", name="C")
@@ -41,7 +77,7 @@ def test_version_two_database_gains_late_and_leave_source(make_settings):
     Leave.create(person=person, start=date(2026, 12, 1), end=date(2026, 12, 2))
     db.execute_sql('ALTER TABLE "sup" DROP COLUMN "late"')
     db.execute_sql('ALTER TABLE "leave" DROP COLUMN "source"')
-    SchemaVersion.delete().where(SchemaVersion.version > 2).execute()
+    SchemaVersion.delete().where(SchemaVersion.version > 4).execute()
     assert database.migrate() == len(database.MIGRATIONS)
     assert Sup.get_by_id(sup.id).late is False and Sup.get_by_id(sup.id).plan == "keep me"
     assert Leave.get().source == "directory"  # what the file said stays the file's

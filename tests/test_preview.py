@@ -102,7 +102,26 @@ def test_preview_renders_every_kind_exactly_as_it_is_sent(make_settings, smtp_si
     # missed by then: the tick before it says so).
     tick(settings, at("2026-11-30T10:29"))
     check("weekly_summary", "alice@example.com", at("2026-11-30T10:30"), to="dan@example.com")
+    check_sign_in(settings)
+    seen.add("sign_in")
     assert seen == set(KINDS)
+
+
+def check_sign_in(settings) -> None:
+    """The sign-in mail as /login queues it; only its one-time token differs from the preview."""
+    from mailsup.cli.preview import EXAMPLE_SIGN_IN_TOKEN
+    from mailsup.web.app import create_app
+    from tests.support.web import Browser
+
+    now = at("2026-11-25T15:00")
+    link = Browser(create_app(settings, clock=lambda: now, send_soon=lambda: None)) \
+        .ask_link("alice@example.com")
+    token = link.rsplit("/", 1)[1]
+    rendered = preview(settings, "sign_in", "alice@example.com", "acme", now)
+    subject, text, html = _sent("sign_in", "alice@example.com")
+    assert rendered.subject == subject
+    assert rendered.text.replace(EXAMPLE_SIGN_IN_TOKEN, token) == text
+    assert rendered.html.replace(EXAMPLE_SIGN_IN_TOKEN, token) == html
 
 
 def deliver(settings, raw, now):

@@ -13,11 +13,11 @@ import sys
 
 from peewee import DatabaseError, InterfaceError
 
-from mailsup.cli import directory, inbound, preview, service, sups
+from mailsup.cli import directory, inbound, preview, service, sups, web
 from mailsup.cli.common import EXIT_ERROR, EXIT_USAGE, configure_logging
 from mailsup.errors import UserError
 
-GROUPS = (service, directory, sups, preview, inbound)
+GROUPS = (service, directory, sups, preview, inbound, web)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +48,7 @@ def _accept_config_everywhere(parser: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure_logging(args.verbose or args.command == "run", args.log_json)
+    configure_logging(args.verbose or args.command in ("run", "web"), args.log_json)
     try:
         return args.func(args) or 0
     except UserError as exc:

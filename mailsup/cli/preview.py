@@ -40,10 +40,14 @@ from mailsup.models import (
     db,
 )
 from mailsup.outbound import compose, context, messages
+from mailsup.web.links import Links
+from mailsup.web.signing import SIGN_IN_MINUTES
 
 ANSWERS = ("receipt", "refusal", "help", "reply_to_sup_email", "command_results", "away")
 KINDS = ("sup_request", "nag", *ANSWERS, "escalation", "hr_digest", "team_digest",
-         "weekly_summary", "overdue_reviews")
+         "weekly_summary", "overdue_reviews", "sign_in")
+# The token of a real sign-in link is random and never stored; the preview shows its shape.
+EXAMPLE_SIGN_IN_TOKEN = "EXAMPLE-one-time-token-not-valid"
 
 
 class PreviewError(UserError):
@@ -87,7 +91,8 @@ def _fields(sup: Sup) -> dict:
     """The SUP's recorded answers, or an example where it has none yet."""
     return {"plan": sup.plan or "(example) finish the login fix",
             "scheduling": sup.scheduling or "full day", "blockers": sup.blockers,
-            "planned_tickets": sup.planned_tickets or [], "repo_comments": sup.repo_comments or {}}
+            "planned_tickets": sup.planned_tickets or [], "repo_comments": sup.repo_comments or {},
+            "scheduling_note": sup.scheduling_note, "comment": sup.comment}
 
 
 def _team(sup: Sup) -> Team:
@@ -104,8 +109,8 @@ def _hr_digest(settings: Settings, sup: Sup, now: datetime) -> compose.Message:
         raise PreviewError(f"client {client.slug} has no HR worker; set hr in the directory")
     pending = hr_digests.pending_reviews(client) or [sup]
     return messages.hr_digest(client, pending, hr_digests.previous_digest_ids(client),
-                              local_date(now, client.hr.timezone),
-                              hr_digests.missed_since(client, now))
+                              local_date(now, client.hr.timezone), Links.of(settings),
+                              missed=hr_digests.missed_since(client, now))
 
 
 def _nag(settings: Settings, sup: Sup, now: datetime) -> compose.Message:
@@ -119,7 +124,7 @@ def _nag(settings: Settings, sup: Sup, now: datetime) -> compose.Message:
                                          & (Sup.status == "open")).order_by(Sup.id)) or [sup]
         listed.sort(key=lambda s: (s.client.name, s.id or 0))
     addresses = [tokens.address_for(settings, "s", s.id or 0) for s in listed]
-    return messages.nag(person, listed, addresses)
+    return messages.nag(person, listed, addresses, Links.of(settings))
 
 
 def _team_digest(settings: Settings, sup: Sup, now: datetime) -> compose.Message:
@@ -130,7 +135,7 @@ def _team_digest(settings: Settings, sup: Sup, now: datetime) -> compose.Message
         day = local_date(now, clock.timezone) if clock else sup.day
         sections = [context.team_section(team, day, now,
                                          schedule_for(settings, sup.client).sup_time)]
-    return messages.team_digest(sup.developer, sections)
+    return messages.team_digest(sup.developer, sections, Links.of(settings))
 
 
 def _weekly_summary(settings: Settings, sup: Sup, now: datetime) -> compose.Message:
@@ -151,14 +156,15 @@ def _overdue_reviews(settings: Settings, sup: Sup, now: datetime) -> compose.Mes
     if client.hr_id is None:
         raise PreviewError(f"client {client.slug} has no HR worker; set hr in the directory")
     due = overdue_reviews.mail_candidates(settings, github_api.client_for(settings), now)
-    return messages.overdue_reviews(client, due.get(client.id) or [sup])
+    return messages.overdue_reviews(client, due.get(client.id) or [sup],
+                                    Links.of(settings))
 
 
 def _away(settings: Settings, sup: Sup, now: datetime) -> compose.Message:
     today = local_date(now, sup.developer.timezone)
     end = today + timedelta(days=6)
     return messages.away_answer(sup.developer, "away", f"away until {end}", start=today,
-                                end=end, limit_days=MAX_AWAY_DAYS)
+                                end=end, limit_days=MAX_AWAY_DAYS, links=Links.of(settings))
 
 
 BUILDERS = {"hr_digest": _hr_digest, "team_digest": _team_digest,
@@ -168,29 +174,33 @@ BUILDERS = {"hr_digest": _hr_digest, "team_digest": _team_digest,
 
 def example(settings: Settings, kind: str, sup: Sup, now: datetime) -> compose.Message:
     """The mail of ``kind`` about ``sup`` (answers to replies with example input)."""
-    fields = _fields(sup)
+    fields, links = _fields(sup), Links.of(settings)
     if kind == "sup_request":
-        return messages.sup_request(sup)
+        return messages.sup_request(sup, links)
     if kind == "nag":
         return _nag(settings, sup, now)
     if kind == "receipt":
         escalated = bool(sup.blockers) and bool(sups.escalation_recipients(sup))
         outcome = "amended" if sup.status == "reviewed" else "submitted"
-        return messages.receipt(sup, fields, outcome, escalated)
+        return messages.receipt(sup, fields, outcome, escalated, links=links)
     if kind == "refusal":
         return messages.refusal(sup, fields | {"plan": None},
-                                ["(example) the plan is missing"], [])
+                                ["(example) the plan is missing"], [], links=links)
     if kind == "help":
-        return messages.help_answer(sup)
+        return messages.help_answer(sup, links=links)
     if kind == "reply_to_sup_email":
-        return messages.reply_to_sup_email(sup.developer, sup.id, "my plan")
+        return messages.reply_to_sup_email(sup.developer, sup.id, "my plan", links)
     if kind == "escalation":
-        return messages.escalation(sup, sup.blockers or "(example) waiting for staging access")
+        return messages.escalation(sup, sup.blockers or "(example) waiting for staging access",
+                                   links)
+    if kind == "sign_in":
+        return messages.sign_in(sup.developer, links.sign_in(EXAMPLE_SIGN_IN_TOKEN),
+                                SIGN_IN_MINUTES)
     if kind in BUILDERS:
         return BUILDERS[kind](settings, sup, now)
     return messages.command_results(sup.client, [f"{sup.reference}: reviewed"], [],
                                     ["(example) make coffee"], False,
-                                    f"{sup.client.name}: SUPs to review")
+                                    f"{sup.client.name}: SUPs to review", links)
 
 
 def answer_to(settings: Settings, raw: bytes, now: datetime) -> tuple[str, compose.Rendered]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import secrets
 import sys
@@ -57,17 +58,19 @@ def cmd_run(args) -> int:
             for name, error in result["errors"].items():
                 print(f"mailsup: job {name} failed: {error}", file=sys.stderr)
         return EXIT_ERROR if result["errors"] else 0
-    service = Service(settings, smtp=not args.no_smtp, imap=not args.no_imap)
+    service = Service(settings, smtp=not args.no_smtp, imap=not args.no_imap,
+                      web=not args.no_web)
     service.check_listen()
     doors = [d for d, on in (("smtp " + settings.inbound.listen, service.use_smtp),
                              ("imap " + settings.imap.host, service.use_imap)) if on]
-    print(f"mailsup running ({', '.join(doors) or 'no inbound door'}); SIGTERM or Ctrl-C stops",
-          file=sys.stderr, flush=True)
+    pages = f"; pages on http://{settings.web.listen}" if service.use_web else ""
+    print(f"mailsup running ({', '.join(doors) or 'no inbound door'}{pages}); SIGTERM or "
+          "Ctrl-C stops", file=sys.stderr, flush=True)
     return service.run_forever()
 
 
 def cmd_demo(args) -> int:
-    return run_demo(keep=args.keep, as_json=args.json)
+    return run_demo(keep=args.keep, as_json=args.json, serve=args.serve)
 
 
 def add_commands(sub) -> None:
@@ -84,10 +87,13 @@ def add_commands(sub) -> None:
     run.add_argument("--now", help="with --once: ISO 8601 instant (default: the clock)")
     run.add_argument("--no-smtp", action="store_true", help="do not start the SMTP listener")
     run.add_argument("--no-imap", action="store_true", help="do not poll IMAP")
+    run.add_argument("--no-web", action="store_true", help="do not serve the pages")
     run.add_argument("--json", action="store_true")
     run.set_defaults(func=cmd_run)
 
     demo = sub.add_parser("demo", help="a simulated day on the embedded defaults")
     demo.add_argument("--keep", action="store_true", help="keep the temporary directory")
     demo.add_argument("--json", action="store_true")
+    demo.add_argument("--serve", action=argparse.BooleanOptionalAction, default=None,
+                      help="keep the pages up until Ctrl-C afterwards (default: in a terminal)")
     demo.set_defaults(func=cmd_demo)

@@ -35,11 +35,14 @@ def sup_as_dict(sup: Sup, *, footprint: bool = True) -> dict:
         "window_start": stamp(sup.window_start),
         "window_end": stamp(sup.window_end),
         "scheduling": sup.scheduling,
+        "scheduling_note": sup.scheduling_note,
         "plan": sup.plan,
         "blockers": sup.blockers,
         "previous_plan": sup.previous_plan,
         "planned_tickets": sup.planned_tickets or [],
         "repo_comments": sup.repo_comments or {},
+        "comment": sup.comment,
+        "draft": sup.draft,
         "amendments": sup.amendments or [],
         "previous_id": previous_id,
         "next_id": next_id,
@@ -65,9 +68,10 @@ def sup_text(sup: Sup) -> str:
     lines = [f"{sup.reference}: {data['developer']} for {data['client']} on {data['day']}"
              f" [{data['status']}{', late' if data['late'] else ''}]"]
     for key in ("skip_reason", "created_at", "submitted_at", "window_start", "window_end",
-                "scheduling", "plan", "blockers", "previous_plan", "planned_tickets",
-                "repo_comments", "footprint_note", "amendments", "hr_notes", "flags",
-                "reviewed_by", "reviewed_at", "previous_id", "next_id"):
+                "scheduling", "scheduling_note", "plan", "blockers", "previous_plan",
+                "planned_tickets", "repo_comments", "comment", "draft", "footprint_note",
+                "amendments", "hr_notes", "flags", "reviewed_by", "reviewed_at", "previous_id",
+                "next_id"):
         value = data.get(key)
         if value in (None, [], {}, ""):
             continue
@@ -91,6 +95,9 @@ def _readable(key: str, value) -> list[str]:
         return [f"{n.get('at', '')} {n.get('by', '')}: {n.get('text', '')}" for n in value]
     if key == "flags":
         return [f"{f.get('at', '')} {f.get('by', '')}: {f.get('reason', '')}" for f in value]
+    if key == "draft":
+        return [f"from inbound {value.get('inbound')} (a reply without a plan): "
+                + ", ".join(k for k, v in (value.get("fields") or {}).items() if v)]
     if key == "amendments":
         return [f"{a.get('at', '')}: plan: {a.get('fields', {}).get('plan', '')}" for a in value]
     return [str(value)]

@@ -5,7 +5,10 @@ database, a built-in aiosmtpd sink stands in for the relay, mailsup's own SMTP
 listener receives the replies, and in-process GitHub and Slack simulators
 answer the real PyGithub and slack_sdk clients. The clock is simulated: ticks
 run back to back, scripted people reply at set instants, and every mail,
-reply, Slack DM and GitHub issue is printed as it happens.
+reply, Slack DM and GitHub issue is printed as it happens. The pages are
+served on a free port (every mail links to them); at the end the demo asks
+``/login`` for sign-in links and prints them, and in a terminal it keeps
+serving until Ctrl-C (``--serve`` / ``--no-serve`` decide otherwise).
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import signal
 import sys
 import tempfile
 import textwrap
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +31,7 @@ import aiosmtplib
 
 from mailsup import config as config_mod
 from mailsup import database, directory
+from mailsup.demo.pages import DemoPages
 from mailsup.inbound.doors.smtp import make_controller
 from mailsup.jobs.tick import tick
 from mailsup.models import InboundMessage, OutboundMessage, Sup
@@ -51,10 +57,15 @@ def find(sink: SmtpSink, to: str, *words: str) -> EmailMessage | None:
     return None
 
 
-def _write_config(folder: Path, relay: int, listen: int, github: str, slack: str) -> Path:
+def _write_config(folder: Path, relay: int, listen: int, github: str, slack: str,
+                  web: int) -> Path:
     return write_config(folder / "mailsup.ini", "sqlite:///mailsup.db", relay, f"""
         [inbound]
         listen = 127.0.0.1:{listen}
+
+        [web]
+        listen = 127.0.0.1:{web}
+        base_url = http://127.0.0.1:{web}
 
         [github]
         token = demo-token
@@ -63,7 +74,8 @@ def _write_config(folder: Path, relay: int, listen: int, github: str, slack: str
         [slack]
         token = xoxb-demo
         base_url = {slack}
-        """, secret="demo-secret-not-for-production", reply_address="sup@demo.example")
+        """, "management = hana@example.com", secret="demo-secret-not-for-production",
+                        reply_address="sup@demo.example")
 
 
 def _seed_github(gh) -> None:
@@ -153,15 +165,24 @@ class World:
         self.slack = SlackDouble(token="xoxb-demo").start()
         self.listen_port = free_port()
         self.ini = _write_config(folder, self.sink.port, self.listen_port,
-                                 self.github.base_url, self.slack.base_url)
+                                 self.github.base_url, self.slack.base_url, free_port())
         self.settings = config_mod.load(str(self.ini))
         database.bind(self.settings.database)
         database.migrate()
         self.listener = make_controller(self.settings, clock=lambda: self.now)
         self.listener.start()
+        # After the simulated days the pages' clock runs on from the last instant.
+        self.serving_since: float | None = None
+        self.pages = DemoPages(self.settings, self.pages_now)
+
+    def pages_now(self) -> datetime:
+        if self.serving_since is None:
+            return self.now
+        return self.now + timedelta(seconds=time.monotonic() - self.serving_since)
 
     def close(self) -> None:
-        for stop in (self.listener.stop, self.sink.stop, self.github.stop, self.slack.stop):
+        for stop in (self.pages.stop, self.listener.stop, self.sink.stop, self.github.stop,
+                     self.slack.stop):
             try:
                 stop()
             except Exception:  # noqa: BLE001 - best effort at exit
@@ -229,7 +250,10 @@ def _play(world: World, step: Step, say: Printer) -> None:
     say(world.now, "reply", f"<- {step.who}: {body.splitlines()[0]}")
 
 
-def run_demo(keep: bool = False, as_json: bool = False) -> int:
+def run_demo(keep: bool = False, as_json: bool = False, serve: bool | None = None) -> int:
+    """``serve``: keep the pages up until Ctrl-C (default: when run in a terminal)."""
+    if serve is None:
+        serve = sys.stdin.isatty() and sys.stdout.isatty() and not as_json
     folder = Path(tempfile.mkdtemp(prefix="mailsup-demo-"))
     say = Printer(as_json)
     world = World(folder)
@@ -248,7 +272,10 @@ def run_demo(keep: bool = False, as_json: bool = False) -> int:
             tick(world.settings, world.now)
             check()
             world.now += STEP
-        _summary(world, say, folder, keep)
+        world.serving_since = time.monotonic()
+        _summary(world, say, folder, keep, _sign_in_links(world))
+        if serve:
+            _serve(world)
     finally:
         world.close()
         if not keep:
@@ -256,7 +283,31 @@ def run_demo(keep: bool = False, as_json: bool = False) -> int:
     return 0
 
 
-def _summary(world: World, say: Printer, folder: Path, keep: bool) -> None:
+DEMO_SIGN_IN = {"hana@example.com": "Hana (HR of both clients, and management)",
+                "alice@example.com": "Alice (a developer)"}
+
+
+def _sign_in_links(world: World) -> dict[str, str | None]:
+    """One-time links asked for on /login, as a person would (each works once, 15 minutes)."""
+    return {address: world.pages.sign_in_link(address, world.sink) for address in DEMO_SIGN_IN}
+
+
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _serve(world: World) -> None:
+    print("\nThe pages stay up until Ctrl-C.", flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("stopped", flush=True)
+
+
+def _summary(world: World, say: Printer, folder: Path, keep: bool,
+             links: dict[str, str | None]) -> None:
     counts = {
         "mails_sent": OutboundMessage.select().where(OutboundMessage.status == "sent").count(),
         "replies_received": InboundMessage.select().count(),
@@ -267,12 +318,17 @@ def _summary(world: World, say: Printer, folder: Path, keep: bool) -> None:
     }
     if say.as_json:
         print(json.dumps({"directory": str(folder) if keep else None, "events": say.events,
-                          "totals": counts}, indent=2))
+                          "totals": counts, "pages": {"url": world.settings.web.base_url,
+                                                      "sign_in": links}}, indent=2))
         return
     sups = ", ".join(f"{n} {status}" for status, n in counts["sups"].items())
     print(f"\n{counts['mails_sent']} mails sent over SMTP, {counts['replies_received']} replies "
           f"received over SMTP, {counts['slack_dms']} Slack DMs, "
           f"{counts['github_requests']} GitHub API requests; SUPs: {sups}")
+    print(f"\nPages at {world.settings.web.base_url}/ (every mail above links to them). "
+          "Sign in with one of these one-time links (15 minutes each):")
+    for address, link in links.items():
+        print(f"  {DEMO_SIGN_IN[address]}: {link or '(no sign-in mail arrived)'}")
     if keep:
         print(f"Look around: mailsup --config {folder / 'mailsup.ini'} sup list")
     else:

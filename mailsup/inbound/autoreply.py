@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from mailsup.clock import utcnow_naive
 from mailsup.config import Settings
-from mailsup.models import AutoReplyLog, InboundMessage, Keys, OutboundMessage, Sup
+from mailsup.models import AutoReplyLog, Effect, InboundMessage, Keys, OutboundMessage, Sup
 from mailsup.outbound import compose, outbox
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ def answer(settings: Settings, row: InboundMessage, *, kind: str, message: compo
         to, BUDGET_PER_INTERVAL)
     if not within_budget(settings, budget_key, now, budget):
         log.warning("not answering %s (%s): answer budget spent", to, kind)
+        _record_suppressed(kind, row, to, now, sup)
         return None
     rendered = compose.render(message)
     # The thread: our original mail, then the reply this answers.
@@ -61,3 +62,12 @@ def answer(settings: Settings, row: InboundMessage, *, kind: str, message: compo
                           sup=sup, reply_to=reply_to, in_reply_to=row.message_id,
                           references=references, auto_submitted=auto_submitted)
 
+
+
+def _record_suppressed(kind: str, row: InboundMessage, to: str, now: datetime,
+                       sup: Sup | None) -> None:
+    """Kept for the operator page: an answer held back is a decision, not silence."""
+    Effect.insert(key=Keys.suppressed(kind, row.id), kind="suppressed", sup=sup,
+                  created_at=utcnow_naive(now), data={"to": to, "answer": kind,
+                                                      "inbound": row.id}) \
+        .on_conflict_ignore().execute()

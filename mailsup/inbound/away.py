@@ -31,6 +31,7 @@ from mailsup.inbound.reading.away import Command, Span
 from mailsup.inbound.reading.fields import is_pleasantry
 from mailsup.models import Leave, Person, Sup, db
 from mailsup.outbound import context, messages
+from mailsup.web.links import Links
 
 # The furthest a person may set leave by mail, in days from today: a typo such
 # as 2030 must not silence someone's SUPs for years. Longer leave is the
@@ -149,7 +150,7 @@ def _answer(ctx: Ctx, person: Person, outcome: Outcome) -> None:
         person, outcome.kind, outcome.written, start=span.start if span else None,
         end=span.end if span else None, problem=outcome.problem, skipped=outcome.skipped,
         reopened=outcome.reopened, kept=[(s.start, s.end) for s in outcome.kept],
-        limit_days=MAX_AWAY_DAYS)
+        limit_days=MAX_AWAY_DAYS, links=Links.of(ctx.settings))
     autoreply.answer(ctx.settings, ctx.row, kind="away", message=message, to=person.email,
                      now=ctx.now, auto_submitted="auto-replied")
 

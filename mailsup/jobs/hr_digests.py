@@ -19,6 +19,7 @@ from mailsup.config import Settings
 from mailsup.directory import schedule_for
 from mailsup.models import Client, Effect, Keys, Person, Sup, db
 from mailsup.outbound import compose, messages, outbox
+from mailsup.web.links import Links
 
 # The first digest of a client lists who missed in the week before it.
 FIRST_LOOK_BACK = timedelta(days=7)
@@ -77,7 +78,8 @@ def queue_hr_digest(settings: Settings, client: Client, day: date, now: datetime
                                      "sup_ids": [s.id for s in sups],
                                      "missed_ids": [s.id for s in missed],
                                      "versions": {str(s.id): review.version(s) for s in sups}})
-        rendered = compose.render(messages.hr_digest(client, sups, previous, day, missed))
+        rendered = compose.render(messages.hr_digest(client, sups, previous, day,
+                                                     Links.of(settings), missed=missed))
         outbox.enqueue(settings, key=Keys.hr_digest_mail(effect.id), kind="hr_digest",
                        to=[client.hr.email], rendered=rendered, now=now,
                        reply_to=tokens.address_for(settings, "d", effect.id))

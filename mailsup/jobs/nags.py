@@ -22,6 +22,7 @@ from mailsup.clock import end_of_local_day, utcnow_naive
 from mailsup.config import Settings
 from mailsup.models import Effect, Keys, OutboundMessage, Person, Sup, db
 from mailsup.outbound import compose, messages, outbox
+from mailsup.web.links import Links
 
 # A nag instant is always within a day of the end of its SUP's local day: older
 # open SUPs are stale, and the queries need never read them again.
@@ -67,7 +68,8 @@ def queue_reminder(settings: Settings, person: Person, day, listed: list[Sup],
                    now: datetime) -> None:
     """One mail; with a single SUP it threads to that SUP's mail and answers it."""
     addresses = [sups.reply_to(settings, s) for s in listed]
-    rendered = compose.render(messages.nag(person, listed, addresses))
+    rendered = compose.render(messages.nag(person, listed, addresses,
+                                                 Links.of(settings)))
     single = listed[0] if len(listed) == 1 else None
     request = sups.request_message(single) if single else None
     stamp, key = utcnow_naive(now), Keys.reminder(person.id, day)

@@ -27,6 +27,7 @@ from mailsup.github.issues import HrTicketError, close_issue, ensure_overdue_iss
 from mailsup.jobs import hr_digests
 from mailsup.models import Client, Effect, Keys, Sup, db
 from mailsup.outbound import compose, messages, outbox
+from mailsup.web.links import Links
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,7 @@ def queue_overdue_mail(settings: Settings, client: Client, day, sups: list[Sup],
         return False  # today's went out: later ones wait for tomorrow's
     to = sorted({client.hr.email, *settings.management})
     stamp = utcnow_naive(now)
-    rendered = compose.render(messages.overdue_reviews(client, sups))
+    rendered = compose.render(messages.overdue_reviews(client, sups, Links.of(settings)))
     try:
         with db.atomic():
             # The day's key first: a second worker fails here, before listing anything.

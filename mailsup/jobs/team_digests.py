@@ -28,6 +28,7 @@ from mailsup.config import Schedule, Settings
 from mailsup.directory import schedule_for
 from mailsup.models import Client, Effect, Keys, Membership, Org, Person, Team, db
 from mailsup.outbound import compose, context, messages, outbox
+from mailsup.web.links import Links
 
 
 def team_timezone_person(team: Team) -> Person | None:
@@ -191,7 +192,8 @@ def plan(world: Teams, sections: Sections, person_id: int, day: date, record: Ef
 def send_one(settings: Settings, person: Person, day: date, chosen: list[dict],
              covered: dict[int, date], now: datetime) -> Effect | None:
     key, stamp = Keys.team_digests(person.id, day), utcnow_naive(now)
-    rendered = compose.render(messages.team_digest(person, chosen)) if chosen else None
+    rendered = compose.render(messages.team_digest(person, chosen, Links.of(settings))) \
+        if chosen else None
     data = {"to": person.email, "sections": [[s["team_id"], str(s["day"])] for s in chosen],
             "covered": {str(k): str(v) for k, v in covered.items()}}
     try:

@@ -115,6 +115,7 @@ def tickets(sup: Sup) -> list[str]:
 def team_entry(person, sup: Sup | None) -> dict:
     """What teammates may see of each other's day: never an HR-only field."""
     entry = {"name": person.name, "email": person.email, "state": "none", "scheduling": None,
+             "scheduling_note": None,
              "plan_lines": [], "done": [], "blockers": None, "reason": None, "late": False}
     if sup is None:
         return entry
@@ -126,6 +127,7 @@ def team_entry(person, sup: Sup | None) -> dict:
         entry.update(state="missed")
     else:
         entry.update(state="submitted", scheduling=sup.scheduling,
+                     scheduling_note=sup.scheduling_note,
                      plan_lines=(sup.plan or "").splitlines(), blockers=sup.blockers,
                      late=bool(sup.late),
                      done=[t.removesuffix(" (expect done)") for t in tickets(sup)
@@ -201,7 +203,7 @@ def team_section(team, day: date, now: datetime | None, sup_time) -> dict:
     entries = team_members(team, day, now, sup_time)
     previous, missed = missed_before(team, day)
     return {"team_id": team.id, "team_name": team.name, "client_name": team.org.client.name,
-            "day": day,
+            "org": team.org.login, "team_slug": team.slug, "day": day,
             "day_long": day_long(day), "entries": entries,
             "missing": [e["name"] for e in entries if e["state"] == "open"],
             "previous_day": day_long(previous) if previous else None, "missed": missed}

@@ -9,14 +9,32 @@ writes anything, and none reads an HR-only field except through
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from mailsup.models import Client, Person, Sup
 from mailsup.outbound import context, hr_context
 from mailsup.outbound.compose import Message, one_line
+from mailsup.web.links import Links
 
 # The footers say why the mail came, in the words of its role.
 ANSWER_TO_REPLY = "automatic answer to your reply"
+
+
+def pages(links: Links | None, wanted: Callable[[Links], list[tuple[str, str]]]) -> list[dict]:
+    """The links a mail ends with, to the pages it concerns; none without ``[web] base_url``."""
+    if links is None or not links.enabled:
+        return []
+    return [{"label": label, "url": url} for label, url in wanted(links)]
+
+
+def _sup_pages(sup: Sup, links: Links | None, *, answer: str | None = None,
+               page: str | None = "This SUP") -> list[dict]:
+    """A SUP's page and (until review, by the signed link) its answer form."""
+    if sup.id is None:  # a preview of a SUP not created yet has no pages
+        return []
+    return pages(links, lambda go: ([(answer, go.answer(sup.id))] if answer else [])
+                 + ([(page, go.sup(sup.id))] if page else []))
 
 
 def sup_subject(sup: Sup, prefix: str = "") -> str:
@@ -29,13 +47,15 @@ def reply_subject(original: str | None) -> str:
     return original if original.lower().startswith("re:") else f"Re: {original}".strip()
 
 
-def sup_request(sup: Sup) -> Message:
+def sup_request(sup: Sup, links: Links | None = None) -> Message:
     variables = context.base_context(sup, "reply to this email to answer")
     return Message("sup_request", sup_subject(sup),
-                   variables | context.sup_request_context(sup))
+                   variables | context.sup_request_context(sup)
+                   | {"pages": _sup_pages(sup, links, answer="Answer in the browser")})
 
 
-def nag(person: Person, sups: list[Sup], addresses: list[str]) -> Message:
+def nag(person: Person, sups: list[Sup], addresses: list[str],
+        links: Links | None = None) -> Message:
     """The day's one reminder: every SUP still open, each with its own reply address."""
     first = sups[0]
     if len(sups) == 1:
@@ -48,48 +68,99 @@ def nag(person: Person, sups: list[Sup], addresses: list[str]) -> Message:
     return Message("nag", subject, context.base_context(first, footer) | {
         "first_name": context.first_name(person.name),
         "items": context.reminder_items(sups, addresses),
-        "ref": first.reference if len(sups) == 1 else ""})
+        "ref": first.reference if len(sups) == 1 else "", "pages": _nag_pages(sups, links)})
+
+
+def _nag_pages(sups: list[Sup], links: Links | None) -> list[dict]:
+    if len(sups) == 1:
+        return _sup_pages(sups[0], links, answer="Answer in the browser")
+    return pages(links, lambda go: [(f"Answer {s.reference} ({s.client.name}) in the browser",
+                                     go.answer(s.id)) for s in sups if s.id is not None])
+
+
+# How a receipt names the fields a reply changed or left as they were.
+FIELD_NAMES = {"plan": "plan", "scheduling": "scheduling", "blockers": "blockers",
+               "planned_tickets": "tickets", "repo_comments": "repository comments",
+               "comment": "your comment"}
+
+
+def _reading(reading: dict | None, fields: dict) -> dict:
+    """How the reply was read: unclear lines, where the plan came from, what it changed."""
+    seen = {"unclear": [], "plan_source": None, "notes": [], "given": None,
+            "typed": True} | (reading or {})
+    given = seen.pop("given")
+    seen["changed"] = _and([name for key, name in FIELD_NAMES.items()
+                            if given is not None and key in given])
+    seen["kept"] = _and([name for key, name in FIELD_NAMES.items()
+                         if given is not None and key not in given and fields.get(key)])
+    return seen
+
+
+def _and(names: list[str]) -> str:
+    """ "plan", "plan and blockers", "plan, tickets and blockers"."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
 def receipt(sup: Sup, fields: dict, outcome: str, escalated: bool,
-            answering: str | None = None) -> Message:
-    """``answering``: the subject of the reply this receipt answers."""
+            answering: str | None = None, reading: dict | None = None,
+            links: Links | None = None) -> Message:
+    """``answering``: the subject of the reply this receipt answers; ``fields``: the
+    answer as recorded now; ``reading``: how the reply was read (handlers.sup)."""
+    change = None if outcome == "amended" else "Change it in the browser"
     variables = context.base_context(sup, ANSWER_TO_REPLY) | {
-        "fields": fields, "outcome": outcome, "escalated": escalated}
+        "fields": fields, "outcome": outcome, "escalated": escalated,
+        "pages": _sup_pages(sup, links, answer=change)} | _reading(reading, fields)
     return Message("receipt", reply_subject(answering or sup_subject(sup)), variables)
 
 
 def refusal(sup: Sup, fields: dict, problems: list[str], unread: list[str],
-            answering: str | None = None) -> Message:
-    variables = context.base_context(sup, ANSWER_TO_REPLY) | {
-        "fields": fields, "problems": problems, "unread": unread, "status": sup.status,
-        "kept_plan": sup.plan}
+            answering: str | None = None, reading: dict | None = None,
+            links: Links | None = None) -> Message:
+    """A reply that left the SUP without a plan: what was understood (kept as a
+    draft), what was not, the text it would take as the plan, and that a reply
+    with just the missing line is enough."""
+    seen = _reading(reading, fields)
+    if not seen["unclear"]:
+        seen["unclear"] = [{"line": line, "problem": ""} for line in unread]
+    attached = {u["problem"] for u in seen["unclear"]}
+    understood = any(fields.get(k) for k in FIELD_NAMES if k != "plan")
+    answer = None if sup.status == "reviewed" else "Answer in the browser"
+    variables = context.base_context(sup, ANSWER_TO_REPLY) | seen | {
+        "fields": fields, "missing": [p for p in problems if p not in attached],
+        "understood": understood, "offer": fields.get("comment"),
+        "previous_plan_lines": (sup.previous_plan or "").splitlines()[:10],
+        "status": sup.status, "kept_plan": sup.plan,
+        "pages": _sup_pages(sup, links, answer=answer)}
     return Message("refusal", reply_subject(answering or sup_subject(sup)), variables)
 
 
-def help_answer(sup: Sup, answering: str | None = None) -> Message:
+def help_answer(sup: Sup, answering: str | None = None, links: Links | None = None) -> Message:
+    answer = None if sup.status == "reviewed" else "Answer in the browser"
     return Message("help", reply_subject(answering or sup_subject(sup)),
-                   context.base_context(sup, "automatic answer"))
+                   context.base_context(sup, "automatic answer")
+                   | {"pages": _sup_pages(sup, links, answer=answer)})
 
 
 def reply_to_sup_email(person: Person, subject_ref: int | None,
-                       answering: str | None) -> Message:
+                       answering: str | None, links: Links | None = None) -> Message:
     """The answer to mail that names no SUP or digest in a way we can trust."""
     return Message("reply_to_sup_email", reply_subject(answering), {
         "first_name": context.first_name(person.name), "subject_ref": subject_ref,
-        "title": "Please reply to the SUP email", "ref": "", "footer": "automatic answer"})
+        "title": "Please reply to the SUP email", "ref": "", "footer": "automatic answer",
+        "pages": pages(links, lambda go: [("Your SUPs", go.home())])})
 
 
-def escalation(sup: Sup, blockers: str) -> Message:
+def escalation(sup: Sup, blockers: str, links: Links | None = None) -> Message:
     variables = context.base_context(sup, "blocker escalation") | {
         "developer_name": sup.developer.name, "developer_email": sup.developer.email,
-        "blockers_lines": blockers.splitlines(), "plan_lines": (sup.plan or "").splitlines()}
+        "blockers_lines": blockers.splitlines(), "plan_lines": (sup.plan or "").splitlines(),
+        "pages": _sup_pages(sup, links, page="The SUP")}
     return Message("escalation", f"[{sup.reference}] Blocker: {sup.developer.name} "
                    f"({sup.client.name})", variables)
 
 
 def hr_digest(client: Client, sups: list[Sup], previous: set[int], day: date,
-              missed: list[Sup] = ()) -> Message:
+              links: Links | None = None, missed: list[Sup] = ()) -> Message:
     """``previous``: the SUP ids of the client's last digest (the others are marked new);
     ``missed``: the SUPs that became missed since then."""
     count = len(sups)
@@ -101,10 +172,13 @@ def hr_digest(client: Client, sups: list[Sup], previous: set[int], day: date,
                        "items": hr_context.hr_digest_items(sups, previous),
                        "missed": [context.missed_item(s) for s in missed],
                        "title": f"{client.name} SUPs to review", "ref": "",
-                       "footer": "reply with commands, one per line"})
+                       "footer": "reply with commands, one per line",
+                       "pages": pages(links, lambda go: [("Review in the browser",
+                                                         go.hr(client.slug))])})
 
 
-def team_digest(person: Person, sections: list[dict]) -> Message:
+def team_digest(person: Person, sections: list[dict],
+                links: Links | None = None) -> Message:
     """A person's one team digest of the day; ``sections``: ``context.team_section``
     per team (never an HR-only field)."""
     if len(sections) == 1:
@@ -118,7 +192,10 @@ def team_digest(person: Person, sections: list[dict]) -> Message:
         title = "Your teams today"
     return Message("team_digest", subject, {
         "first_name": context.first_name(person.name), "sections": sections,
-        "title": title, "ref": "", "footer": "team digest"})
+        "title": title, "ref": "", "footer": "team digest",
+        "pages": pages(links, lambda go: [
+            (f"{s['team_name']} on {s['day']:%a %d %b} as a page",
+             go.team(s["org"], s["team_slug"], s["day"])) for s in sections])})
 
 
 def weekly_summary(person: Person, start: date, sections: list[dict]) -> Message:
@@ -130,10 +207,11 @@ def weekly_summary(person: Person, start: date, sections: list[dict]) -> Message
                        "week_long": f"{context.day_long(start)} to "
                                     f"{context.day_long(start + timedelta(days=6))}",
                        "title": "Weekly participation", "ref": "",
-                       "footer": "weekly participation summary"})
+                       "footer": "weekly participation summary", "pages": []})
 
 
-def overdue_reviews(client: Client, sups: list[Sup]) -> Message:
+def overdue_reviews(client: Client, sups: list[Sup], links: Links | None = None
+                    ) -> Message:
     """Overdue reviews when no GitHub issue can say so (to HR and management)."""
     count = len(sups)
     return Message("overdue_reviews", f"{client.name}: {count} SUP review"
@@ -142,13 +220,16 @@ def overdue_reviews(client: Client, sups: list[Sup]) -> Message:
                        "hr_name": context.first_name(client.hr.name) if client.hr_id else "",
                        "items": [context.overdue_item(s) for s in sups],
                        "title": f"{client.name}: overdue reviews", "ref": "",
-                       "footer": "overdue SUP reviews"})
+                       "footer": "overdue SUP reviews",
+                       "pages": pages(links, lambda go: [("Review in the browser",
+                                                         go.hr(client.slug))])})
 
 
 def away_answer(person: Person, outcome: str, written: str, *, start: date | None = None,
                 end: date | None = None, problem: str | None = None,
                 skipped: list[str] = (), reopened: list[str] = (),
-                kept: list[tuple[date, date]] = (), limit_days: int = 90) -> Message:
+                kept: list[tuple[date, date]] = (), limit_days: int = 90,
+                links: Links | None = None) -> Message:
     """The answer to ``away …``/``back``: ``outcome`` is "away", "back" or "refused"."""
     if outcome == "away":
         subject = f"Away {start:%a %d %b} - {end:%a %d %b}: no SUP mail on those days"
@@ -164,12 +245,23 @@ def away_answer(person: Person, outcome: str, written: str, *, start: date | Non
         "skipped": list(skipped), "reopened": list(reopened),
         "kept": [f"{context.day_long(a)} to {context.day_long(b)}" for a, b in kept],
         "limit_days": limit_days, "title": "Away by mail", "ref": "",
-        "footer": "automatic answer to your mail"})
+        "footer": "automatic answer to your mail",
+        "pages": pages(links, lambda go: [("Your SUPs", go.home())])})
 
 
 def command_results(client: Client, changes: list[str], errors: list[str],
-                    unknown: list[str], empty: bool, answering: str | None) -> Message:
+                    unknown: list[str], empty: bool, answering: str | None,
+                    links: Links | None = None) -> Message:
     return Message("command_results", reply_subject(answering), {
         "client_name": client.name, "changes": changes, "errors": errors,
         "unknown": unknown, "empty": empty, "title": "Digest commands", "ref": "",
-        "footer": "automatic answer to your digest reply"})
+        "footer": "automatic answer to your digest reply",
+        "pages": pages(links, lambda go: [("Review queue", go.hr(client.slug))])})
+
+
+def sign_in(person: Person, url: str, minutes: int) -> Message:
+    """The one-time sign-in link someone asked for on ``/login``."""
+    return Message("sign_in", "Your mailsup sign-in link", {
+        "first_name": context.first_name(person.name), "url": url, "minutes": minutes,
+        "title": "Sign in to mailsup", "ref": "",
+        "footer": "you asked to sign in; ignore this mail if you did not", "pages": []})

@@ -1,7 +1,8 @@
 """Write a small ``mailsup.ini`` for a test, a benchmark or the demo.
 
 Only what differs from the packaged defaults is written; everything else
-comes from ``mailsup/mailsup.ini`` like in a real deployment.
+comes from ``mailsup/mailsup.ini`` like in a real deployment. The pages are
+off (``[web] listen =``) unless ``extra`` has a ``[web]`` section.
 """
 
 from __future__ import annotations
@@ -29,5 +30,8 @@ def write_config(path: Path, db_url: str, smtp_port: int | None, extra: str = ""
         from = mailsup <sup@{domain}>
         outbox_dir = outbox
         """) + textwrap.dedent(extra)
+    if "[web]" not in extra:
+        # No pages unless a test asks: many services share this machine's ports.
+        text += "\n[web]\nlisten =\n"
     path.write_text(text, encoding="utf-8")
     return path

@@ -11,6 +11,7 @@ from mailsup.inbound.reading import body, trim
 from mailsup.inbound.reading.fields import is_pleasantry
 from mailsup.models import Client, Effect
 from mailsup.outbound import messages
+from mailsup.web.links import Links
 
 
 def command_lines(text: str) -> list[str]:
@@ -50,7 +51,7 @@ def handle(ctx: Ctx) -> None:
     autoreply.answer(
         ctx.settings, ctx.row, kind="command_results",
         message=messages.command_results(client, cctx.changes, cctx.errors, unknown,
-                                         not lines, ctx.subject),
+                                         not lines, ctx.subject, Links.of(ctx.settings)),
         to=ctx.identity.sender, now=ctx.now, auto_submitted="auto-replied",
         # Replying to the confirmation works like replying to the digest.
         reply_to=tokens.address_for(ctx.settings, "d", digest.id))

@@ -10,6 +10,7 @@ from mailsup.inbound.reading import body
 from mailsup.inbound.reading import sup_reply as reply_parser
 from mailsup.models import InboundMessage, Sup
 from mailsup.outbound import context, messages
+from mailsup.web.links import Links
 
 HELP_WORDS = {"help", "?", "help me", "usage"}
 
@@ -62,6 +63,7 @@ def _newer_applied(ctx: Ctx, sup: Sup):
 
 
 def _apply(ctx: Ctx, sup: Sup, text: str) -> None:
+    """Apply what was understood; refuse only a reply that leaves the SUP without a plan."""
     newer = _newer_applied(ctx, sup)
     if newer is not None:
         ctx.settle("ignored", "sup_reply", f"older than inbound {newer.id}, which was "
@@ -69,30 +71,48 @@ def _apply(ctx: Ctx, sup: Sup, text: str) -> None:
         return
     parsed = reply_parser.parse_reply(text, _sent_text(sup),
                                       context.assigned_tickets(sup.footprint),
-                                      repos_of(sup.client))
-    if not parsed.ok:
-        autoreply.answer(ctx.settings, ctx.row, kind="refusal",
-                         message=messages.refusal(sup, parsed.as_fields(), parsed.problems,
-                                                  parsed.unread, ctx.subject),
-                         to=ctx.identity.sender, now=ctx.now, sup=sup,
-                         reply_to=sups.reply_to(ctx.settings, sup))
-        ctx.settle("refused", "sup_reply", *parsed.problems)
+                                      repos_of(sup.client), previous_plan=sup.previous_plan)
+    answer, given = sups.answer_after(sup, parsed.as_fields(), parsed.given)
+    reading = reading_of(parsed, given)
+    if not answer["plan"]:
+        _refuse(ctx, sup, parsed, answer, reading)
         return
-    outcome = sups.submit(ctx.settings, sup, parsed.as_fields(), ctx.now, ctx.row.id)
-    escalated = bool(parsed.blockers) and bool(
-        sups.escalate(ctx.settings, sup, parsed.blockers, ctx.now, ctx.row.id)
+    blockers = sups.blockers_to_escalate(sup, answer)
+    outcome = sups.submit(ctx.settings, sup, parsed.as_fields(), ctx.now, ctx.row.id, given)
+    escalated = bool(blockers) and bool(
+        sups.escalate(ctx.settings, sup, blockers, ctx.now, ctx.row.id)
         or sups.escalation_recipients(sup))
     autoreply.answer(ctx.settings, ctx.row, kind="receipt",
-                     message=messages.receipt(sup, parsed.as_fields(), outcome, escalated,
-                                              ctx.subject),
+                     message=messages.receipt(sup, answer, outcome, escalated, ctx.subject,
+                                              reading=reading, links=Links.of(ctx.settings)),
                      to=ctx.identity.sender, now=ctx.now, sup=sup,
                      reply_to=sups.reply_to(ctx.settings, sup), auto_submitted="auto-generated")
-    ctx.settle("applied", "sup_reply", f"{sup.reference} {outcome}")
+    ctx.settle("applied", "sup_reply", f"{sup.reference} {outcome}",
+               *(f"not understood: {u.line[:200]!r}: {u.problem}" for u in parsed.unclear))
+
+
+def _refuse(ctx: Ctx, sup: Sup, parsed, answer: dict, reading: dict) -> None:
+    """No plan in any form: keep what was understood as a draft and say what is missing."""
+    sups.keep_draft(sup, answer, ctx.row.id)
+    autoreply.answer(ctx.settings, ctx.row, kind="refusal",
+                     message=messages.refusal(sup, answer, parsed.problems, parsed.unread,
+                                              ctx.subject, reading=reading,
+                                              links=Links.of(ctx.settings)),
+                     to=ctx.identity.sender, now=ctx.now, sup=sup,
+                     reply_to=sups.reply_to(ctx.settings, sup))
+    ctx.settle("refused", "sup_reply", *parsed.problems)
+
+
+def reading_of(parsed, given: list[str]) -> dict:
+    """What the receipt or refusal says about how the reply was read."""
+    return {"unclear": [{"line": u.line, "problem": u.problem} for u in parsed.unclear],
+            "plan_source": parsed.plan_source if "plan" in given else None,
+            "notes": list(parsed.notes), "given": given, "typed": parsed.typed}
 
 
 def _send_help(ctx: Ctx, sup: Sup) -> None:
     autoreply.answer(ctx.settings, ctx.row, kind="help",
-                     message=messages.help_answer(sup, ctx.subject),
+                     message=messages.help_answer(sup, ctx.subject, Links.of(ctx.settings)),
                      to=ctx.identity.sender, now=ctx.now, sup=sup,
                      reply_to=sups.reply_to(ctx.settings, sup))
     ctx.settle("applied", "help", "sent the short-form help")

@@ -11,6 +11,7 @@ from mailsup.inbound import autoreply, away
 from mailsup.inbound.ctx import Ctx
 from mailsup.inbound.reading import body
 from mailsup.outbound import messages
+from mailsup.web.links import Links
 
 
 def handle(ctx: Ctx) -> None:
@@ -39,6 +40,7 @@ def handle(ctx: Ctx) -> None:
         reason = "no reference to a SUP or digest"
     autoreply.answer(
         ctx.settings, ctx.row, kind="refusal",
-        message=messages.reply_to_sup_email(identity.person, identity.subject_ref, ctx.subject),
+        message=messages.reply_to_sup_email(identity.person, identity.subject_ref, ctx.subject,
+                                             Links.of(ctx.settings)),
         to=identity.sender, now=ctx.now, unauthenticated=True)
     ctx.settle("refused", "unreferenced", reason)

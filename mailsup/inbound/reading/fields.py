@@ -1,7 +1,9 @@
-"""The fields a SUP reply is read into, and the readers of its kinds of line.
+"""The readers of each kind of line a person types into a SUP reply.
 
-``sup_reply`` finds the pieces of new text; ``FieldReader`` turns them into
-fields. The words it recognises come from ``words``.
+``sup_reply`` finds the pieces of new text; ``reader.FieldReader`` assembles
+fields from them with the readers here. Every word they recognise comes from
+``words``; this module only says how a line is shaped: a label and its value,
+a scheduling value and its note, a none-word, a ticket and its mark.
 """
 
 from __future__ import annotations
@@ -13,21 +15,27 @@ from mailsup.inbound.reading import words
 from mailsup.models import SCHEDULING_VALUES
 
 __all__ = [
-    "CHECKBOX", "PLAN_MISSING", "FieldReader", "KeyLine", "ParsedReply", "TicketRef", "is_none",
-    "is_pleasantry", "is_sign_off", "key_line", "resolve_repo", "resolve_ticket",
-    "scheduling_value", "ticket_refs",
+    "CHECKBOX", "PLAN_MISSING", "KeyLine", "ParsedReply", "TicketMark", "TicketRef", "Unclear",
+    "is_hr_command", "is_no_blocker_line", "is_none", "is_pleasantry", "is_sign_off",
+    "key_line", "one_edit", "resolve_repo", "resolve_ticket", "same_as_before",
+    "scheduling_of", "scheduling_value", "ticket_mark", "ticket_refs",
 ]
 
-_KEY_WORDS = "|".join(re.escape(w) for w in sorted(
-    (w for w in words.LABELS if w != "comment"), key=len, reverse=True))
-# "plan: …", "Plan - …", "Plan = …", "Plan (required): …", "comment acme/api: …".
-_KEY = re.compile(
-    rf"\s*[*_]*(?P<key>{_KEY_WORDS}"
-    r"|comment(?:\s+on)?(?:\s+(?P<repo>[\w.\-]+(?:/[\w.\-]+)?))?)[*_]*"
-    r"(?:\s*\([^)]*\))?\s*(?:[:=]|[-–—](?=\s|$))\s*(?P<value>.*)$",
-    re.IGNORECASE,
-)
+PLAN_MISSING = words.PLAN_MISSING
+STORED_FIELDS = ("plan", "scheduling", "scheduling_note", "blockers", "repo_comments",
+                 "planned_tickets", "comment")
+
+_SPACES = re.compile(r"\s+")
+# "Plan: …", "*Plan:* …", "- Plan - …", "Plan (required): …", "comment on acme/api: …".
+_LABEL_LINE = re.compile(
+    r"\s*(?:[-•*]\s+)?[*_]*\s*(?P<label>[^\W\d_][\w/'’.\- ]{0,40}?)\s*[*_]*"
+    r"(?:\s*\([^)]*\))?\s*[*_]*\s*(?:[:=：]|[-–—](?=\s|$))[*_]*\s*(?P<value>.*)$")
 _REF = re.compile(r"(?<![\w#/])(?P<repo>[A-Za-z0-9][\w.\-]*(?:/[\w.\-]+)?)?#(?P<number>\d+)\b")
+_REFS_START = re.compile(
+    r"\s*(?P<refs>(?:[A-Za-z0-9][\w.\-]*(?:/[\w.\-]+)?)?#\d+"
+    r"(?:\s*(?:,|;|&|\+|and|und|et|y|en|e)\s*(?:[A-Za-z0-9][\w.\-]*(?:/[\w.\-]+)?)?#\d+)*)\b"
+    r"(?P<rest>.*)$", re.IGNORECASE)
+_BULLET = re.compile(r"^\s*(?:[-*•◦·▪]\s+)+")
 # A trailing name must be capitalised, so "Best effort" in a plan is not a sign-off.
 _SIGN_OFF = re.compile(
     "(?:" + "|".join(re.escape(w) for w in sorted(words.SIGN_OFFS, key=len, reverse=True))
@@ -37,31 +45,57 @@ _SIGN_OFF = re.compile(
 _PLEASANTRY = re.compile(
     "(?:" + "|".join(re.escape(w) for w in words.PLEASANTRIES)
     + r"|(?:please )?(?:see )?(?:my )?(?:answers |replies |notes )?(?:are )?(?:inline|below))"
-    r"\s*[,.!]*$", re.IGNORECASE)
+    r"\s*[,.!:]*$", re.IGNORECASE)
 CHECKBOX = re.compile(r"(?:[-*]\s+)?\[(?P<mark>[^\]\n]{0,12})\]\s*(?P<ref>[\w./\-]*#\d+)")
-_SPACES = re.compile(r"\s+")
-PLAN_MISSING = words.PLAN_MISSING
+_BOX = re.compile(r"\[(?P<mark>[^\]\n]{0,12})\]\s*")
+_HR_COMMAND = re.compile(
+    r"\s*(?:reviewed(?:[\s,]+#?\d+)*|(?:un)?flag\s+#?\d+.*|note\s+#?\d+\s*:.*)\s*[.!]*$",
+    re.IGNORECASE)
+_NOTE_EDGES = " \t-–—:;,.()[]"
+
+
+@dataclass(frozen=True)
+class Unclear:
+    """A typed line that was not understood, and a sentence saying how to fix it."""
+
+    line: str
+    problem: str
 
 
 @dataclass
 class ParsedReply:
     plan: str | None = None
     scheduling: str | None = None
+    scheduling_note: str | None = None
     blockers: str | None = None
     repo_comments: dict[str, str] = field(default_factory=dict)
     planned_tickets: list[dict] = field(default_factory=list)
+    comment: str | None = None
+    # Each problem says what was not understood and how to fix just that.
     problems: list[str] = field(default_factory=list)
-    unread: list[str] = field(default_factory=list)
+    unclear: list[Unclear] = field(default_factory=list)
+    # What the reader did that the person should know ("took your text as the plan").
+    notes: list[str] = field(default_factory=list)
+    # The fields this reply gave: a later reply replaces these and keeps the others.
+    given: list[str] = field(default_factory=list)
+    # Every typed line and where it went (plan, comment, unclear, …): nothing goes nowhere.
+    placed: list[tuple[str, str]] = field(default_factory=list)
+    plan_source: str | None = None  # label | text | previous | scheduling
+    typed: bool = False  # whether the reply had any text of the person's own
 
     @property
     def ok(self) -> bool:
-        return bool(self.plan) and not self.problems
+        """A reply with a plan is applied, whatever else was unclear (design §5)."""
+        return bool(self.plan)
+
+    @property
+    def unread(self) -> list[str]:
+        return [u.line for u in self.unclear]
 
     def as_fields(self) -> dict:
         """The storable fields (what a receipt shows and a SUP keeps)."""
         data = asdict(self)
-        del data["problems"], data["unread"]
-        return data
+        return {key: data[key] for key in STORED_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -78,17 +112,88 @@ class TicketRef:
     number: int
 
 
+@dataclass(frozen=True)
+class TicketMark:
+    refs: tuple[TicketRef, ...]
+    done: bool | None  # None: a mark that means nothing we know (``problem`` says so)
+    problem: str | None = None
+
+
+# --------------------------------------------------------------------------
+# Words: case, spacing and one typo
+
+
+def one_edit(typed: str, word: str) -> bool:
+    """Whether ``typed`` is ``word`` with one letter added, dropped, changed or swapped."""
+    if typed == word or abs(len(typed) - len(word)) > 1:
+        return typed == word
+    if len(typed) == len(word):
+        diff = [i for i, (a, b) in enumerate(zip(typed, word, strict=True)) if a != b]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and typed[diff[0]] == word[diff[1]]
+                                  and typed[diff[1]] == word[diff[0]])
+    short, long_ = (typed, word) if len(typed) < len(word) else (word, typed)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+def _near(typed: str, vocabulary, min_len: int) -> str | None:
+    """The one vocabulary entry one edit from ``typed`` (None when none or several)."""
+    if len(typed) < min_len - 1:
+        return None
+    hits = {w for w in vocabulary if len(w) >= min_len and one_edit(typed, w)}
+    return hits.pop() if len(hits) == 1 else None
+
+
+def _plain(text: str) -> str:
+    """Comparison form: lower case, one space, no bullet, markdown or edge punctuation."""
+    text = _BULLET.sub("", text.replace("\xa0", " ").replace("’", "'"))
+    text = text.replace("*", " ").replace("_", " ")
+    return _SPACES.sub(" ", text).strip(" .!?,;:").lower()
+
+
+# --------------------------------------------------------------------------
+# Labels
+
+
+def _label(raw: str) -> tuple[str, str | None] | None:
+    """(field, repo) a label names: exact, "comment <repo>", or one typo away."""
+    parts = _plain(raw).split(" ")
+    text = " ".join(parts)
+    if text in words.LABELS:
+        return words.LABELS[text], None
+    head = parts[0]
+    if len(parts) > 1 and (words.LABELS.get(head) == "comment" or words.LABELS.get(
+            _near(head, words.LABELS, 5) or "") == "comment"):
+        rest = parts[1:]
+        if rest[0] in words.COMMENT_LINKS:
+            rest = rest[1:]
+        if len(rest) == 1:
+            return "comment", rest[0]
+    near = _near(text, words.LABELS, 4)
+    return (words.LABELS[near], None) if near else None
+
+
 def key_line(text: str) -> KeyLine | None:
-    match = _KEY.match(text)
+    """A labelled line ("plan: …", "*Blockers:* none", "Planung - …"), or None."""
+    match = _LABEL_LINE.match(text)
     if match is None:
         return None
-    key = words.LABELS[_SPACES.sub(" ", match.group("key")).split(" ")[0].lower()]
+    found = _label(match.group("label"))
+    if found is None:
+        return None
+    key, repo = found
     value = match.group("value").strip()
+    if text.lstrip().startswith(("*", "_")):
+        value = value.rstrip("*_ ")  # "*Plan: finish it*"
     if value.strip(" .…") == "" and value:
         return None  # "plan: ..." is the template's own example, not an answer
-    if key in ("done", "working") and not _REF.search(value):
+    if key in ("done", "working") and value and not _REF.search(value):
         return None  # "Done: the migration" is prose, not a ticket mark
-    return KeyLine(key, value, match.group("repo"))
+    return KeyLine(key, value, repo)
+
+
+# --------------------------------------------------------------------------
+# Tickets
 
 
 def ticket_refs(text: str) -> list[TicketRef]:
@@ -96,12 +201,63 @@ def ticket_refs(text: str) -> list[TicketRef]:
             for m in _REF.finditer(text)]
 
 
-def _short(repos: list[str]) -> str:
-    return short_name(repos[0]) if repos else "api"
+def _status(rest: str, boxed: bool = False) -> bool | None:
+    """True/False when ``rest`` (what follows a ticket) ends in a done/working phrase.
+
+    After a title the phrase needs a dash, colon or bracket before it ("Add
+    endpoint - done"), unless it is a symbol or the line is the SUP's own box line.
+    """
+    tail = _plain(rest.replace("(", " ").replace(")", " "))
+    for phrases, done in ((words.WORKING_PHRASES, False), (words.DONE_PHRASES, True)):
+        for phrase in sorted(phrases, key=len, reverse=True):
+            if tail == phrase or (tail.endswith(" " + phrase) and (
+                    boxed or not phrase[0].isalnum() or _separated(rest, phrase))):
+                return done
+    return None
+
+
+def _separated(rest: str, phrase: str) -> bool:
+    """The phrase stands after a dash, colon, bracket or comma, not inside a title."""
+    low = rest.lower().replace("’", "'").rstrip(" .!)")
+    before = low[:len(low) - len(phrase)].rstrip()
+    return bool(before) and before[-1] in "-–—:=,(;|"
+
+
+def ticket_mark(text: str) -> TicketMark | None:
+    """A line that marks tickets: "[x] api#130", "✓ portal#60", "web#45 - still working on it"."""
+    line = _BULLET.sub("", text.strip())
+    lead: str | None = None
+    box = _BOX.match(line)
+    if box:
+        lead, line = box.group("mark").strip().lower(), line[box.end():]
+    else:
+        first, _, after = line.partition(" ")
+        if first.lower() in words.BARE_MARKS and _REFS_START.match(after):
+            lead, line = first.lower(), after
+    refs_match = _REFS_START.match(line)
+    if refs_match is None:
+        return None
+    refs = tuple(ticket_refs(refs_match.group("refs")))
+    status = _status(refs_match.group("rest"), boxed=box is not None)
+    if lead:
+        if lead in words.BARE_MARKS:
+            return TicketMark(refs, words.BARE_MARKS[lead] == "done")
+        if lead in words.DONE_MARKS or lead in words.WORKING_MARKS:
+            return TicketMark(refs, lead in words.DONE_MARKS)
+        return TicketMark(refs, None, f'unknown mark "[{box.group("mark")}]" on '
+                          f'{refs_match.group("refs")}: use [x] for expect done or [~] '
+                          "for working on it")
+    if status is None:
+        return None  # "[ ] api#130 …" unchanged, or a ticket named in prose
+    return TicketMark(refs, status)
 
 
 def short_name(full: str) -> str:
     return full.rsplit("/", 1)[-1]
+
+
+def ticket_labels(assigned: list[dict]) -> str:
+    return ", ".join(f"{short_name(t['repo'])}#{t['number']}" for t in assigned) or "none"
 
 
 def resolve_ticket(ref: TicketRef, assigned: list[dict]) -> tuple[dict | None, str | None]:
@@ -111,9 +267,11 @@ def resolve_ticket(ref: TicketRef, assigned: list[dict]) -> tuple[dict | None, s
     if len(hits) == 1:
         return hits[0], None
     if hits:
-        options = ", ".join(f"{short_name(t['repo'])}#{t['number']}" for t in hits)
-        return None, f'ambiguous ticket "{ref.text}": say which repository ({options})'
-    return None, f'unknown ticket "{ref.text}": not among your assigned tickets'
+        return None, (f'ambiguous ticket "{ref.text}": say which repository '
+                      f"({ticket_labels(hits)}), e.g. \"done: {ticket_labels(hits[:1])}\"")
+    return None, (f'unknown ticket "{ref.text}": not among your assigned tickets '
+                  f"({ticket_labels(assigned)}); mark one of those, e.g. \"done: "
+                  f'{ticket_labels(assigned[:1]) if assigned else "api#130"}"')
 
 
 def resolve_repo(name: str, repos: list[str]) -> str | None:
@@ -123,21 +281,134 @@ def resolve_repo(name: str, repos: list[str]) -> str | None:
     return (exact or short)[0] if len(exact) == 1 or (not exact and len(short) == 1) else None
 
 
-def scheduling_value(text: str) -> str | None:
-    """One of SCHEDULING_VALUES for what was written, or None if it is not one."""
-    typed = _SPACES.sub(" ", text.strip().lower().replace("_", " ")).strip(" .!,;")
-    if not typed:
-        return None
-    candidates = [typed, re.split(r"\s*[,;(]\s*|\s+[-–—]\s+|\s+but\s+", typed)[0].strip(" .!")]
-    for candidate in candidates:
-        for form in (candidate, candidate.replace("-", " ")):
-            if form in words.SCHEDULING:
-                return words.SCHEDULING[form]
+# --------------------------------------------------------------------------
+# Scheduling
+
+
+def _phrases() -> list[tuple[list[str], str, bool]]:
+    """(words, value, is_hint) for every scheduling phrase, longest first."""
+    found = [(w.split(" "), value, False) for w, value in words.SCHEDULING.items()]
+    found += [(w.split(" "), value, True) for value, hints in words.SCHEDULING_HINTS.items()
+              for w in hints]
+    return sorted(found, key=lambda item: len(item[0]), reverse=True)
+
+
+_PHRASES = _phrases()
+_FILLERS = set(words.SCHEDULING_FILLERS)
+_SCHED_TOKEN = re.compile(r"[^\s(),;:]+|[(),;:]")
+_PUNCT_TOKENS = set("(),;:-–—")
+
+
+def _tokens(text: str) -> list[tuple[str, int]]:
+    """(lower-case token, where it starts in ``text``); brackets and commas are tokens."""
+    out = []
+    for match in _SCHED_TOKEN.finditer(text.replace("\xa0", " ").replace("’", "'")):
+        token = match.group().strip(".!*_").lower()
+        if token and not (not out and token in "-•*"):  # a leading bullet is no word
+            out.append((token, match.start()))
+    return out
+
+
+def _phrase_at(tokens: list[str], start: int, fuzzy: bool):
+    for phrase, value, hint in _PHRASES:
+        got = tokens[start:start + len(phrase)]
+        if len(got) != len(phrase):
+            continue
+        if got == phrase or [t.replace("-", " ") for t in got] == phrase or (
+                fuzzy and len(" ".join(phrase)) >= 5 and one_edit(" ".join(got), " ".join(phrase))):
+            return value, len(phrase), hint
     return None
 
 
+def scheduling_of(text: str, strict: bool = False) -> tuple[str, str | None] | None:
+    """(value, note) for "off sick", "part day (dentist at 15:00)", "leaving at 14:00".
+
+    ``strict`` is for a line with no label: the value must be the whole line
+    (fillers such as "I'm … today" aside) or be followed by a bracket, dash or
+    comma, so a plan line that merely starts with "Part of …" stays a plan.
+    """
+    spans = _tokens(text)
+    tokens = [t for t, _ in spans]
+    for fuzzy in (False, True):
+        for start in range(min(len(tokens), 4)):
+            if any(t not in _FILLERS for t in tokens[:start]):
+                break
+            hit = _phrase_at(tokens, start, fuzzy)
+            if hit is None:
+                continue
+            value, length, hint = hit
+            rest = tokens[start + length:]
+            if strict and not _note_allowed(rest, hint):
+                return None
+            from_token = start if hint else start + length
+            if from_token >= len(tokens) or all(t in _FILLERS or t in _PUNCT_TOKENS
+                                                for t in tokens[from_token:]):
+                return value, None
+            note = text[spans[from_token][1]:].strip(_NOTE_EDGES).rstrip("*_ ")
+            return value, note or None
+    return None
+
+
+def _note_allowed(rest: list[str], hint: bool) -> bool:
+    if hint:
+        return len(rest) <= 6
+    return not rest or rest[0] in ("(", "-", "–", "—", ",", ";") or all(
+        t in _FILLERS for t in rest)
+
+
+def scheduling_value(text: str) -> str | None:
+    """One of SCHEDULING_VALUES for what was written, or None if it is not one."""
+    found = scheduling_of(text)
+    return found[0] if found else None
+
+
+def scheduling_problem(text: str) -> str:
+    return (f'unknown scheduling value "{text.strip()}"; use one of: '
+            + ", ".join(SCHEDULING_VALUES) + ' (e.g. "scheduling: part day (dentist at 15:00)")')
+
+
+# --------------------------------------------------------------------------
+# None-words, "same as yesterday", commands and pleasantries
+
+
 def is_none(text: str) -> bool:
-    return _SPACES.sub(" ", text.strip().lower()).strip(" .!") in words.NONE_WORDS
+    """ "none", "Nothing at the moment", "* none", "n/a", "-": no blockers."""
+    plain = _plain(re.sub(r"[,.;!]+", " ", text)).strip()
+    if text.strip() in ("-", "--", "—", "–"):
+        return True
+    if plain in words.NONE_WORDS:
+        return True
+    for tail in words.NONE_TAILS:
+        if plain.endswith(" " + tail) and plain[:-len(tail) - 1].strip() in words.NONE_WORDS:
+            return True
+    return False
+
+
+def is_no_blocker_line(text: str) -> bool:
+    plain = _plain(re.sub(r"[,.;!]+", " ", text)).strip()
+    return plain in words.NO_BLOCKER_LINES or any(
+        plain == f"{line} {tail}" for line in words.NO_BLOCKER_LINES for tail in words.NONE_TAILS)
+
+
+def is_blocker_line(text: str) -> bool:
+    plain = _plain(text)
+    return any(plain.startswith(start + " ") for start in words.BLOCKER_STARTS)
+
+
+def same_as_before(text: str) -> tuple[bool, str]:
+    """(True, what follows) for "same as yesterday" / "Same as before, plus the deploy"."""
+    plain = _plain(text)
+    for phrase in sorted(words.SAME_AS_BEFORE, key=len, reverse=True):
+        if plain == phrase:
+            return True, ""
+        if plain.startswith(phrase) and plain[len(phrase):len(phrase) + 1] in ",;-–—:(":
+            cut = text.lower().find(phrase) + len(phrase)
+            return True, text[cut:].strip(_NOTE_EDGES)
+    return False, ""
+
+
+def is_hr_command(line: str) -> bool:
+    return _HR_COMMAND.match(line) is not None
 
 
 def is_sign_off(line: str) -> bool:
@@ -146,131 +417,3 @@ def is_sign_off(line: str) -> bool:
 
 def is_pleasantry(line: str) -> bool:
     return _PLEASANTRY.match(line.strip()) is not None or is_sign_off(line)
-
-
-# --------------------------------------------------------------------------
-# Assembling fields from the pieces of new text
-
-
-class FieldReader:
-    """Collects fields from the segments the parser found; the last word on a ticket wins."""
-
-    def __init__(self, assigned: list[dict], repos: list[str]) -> None:
-        self.assigned, self.repos = assigned, repos
-        self.result = ParsedReply()
-        self.plans: list[str] = []
-        self.blockers: list[str] = []
-        self.schedulings: list[str] = []
-        self.tickets: dict[tuple[str, int], dict] = {}
-
-    def read(self, kind: str, section: tuple | None, body: list[str]) -> None:
-        """``kind``: checkbox | free (outside the original) | loose | answer (to ``section``)."""
-        if kind == "checkbox":
-            self._checkbox(body[0])
-            return
-        loose: list[str] = []
-        pending: KeyLine | None = None
-        for text in body:
-            key = key_line(text)
-            if key is not None:
-                self._flush_key(pending)
-                pending = key if key.key in ("plan", "blockers", "comment") else None
-                if pending is None:
-                    self._apply_key(key)
-            elif pending is not None and (text or not pending.value):
-                if text:
-                    pending = KeyLine(pending.key, f"{pending.value}\n{text}".strip(), pending.repo)
-            else:
-                self._flush_key(pending)
-                pending = None
-                loose.append(text)
-        self._flush_key(pending)
-        self._read_loose(kind, section, loose)
-
-    def _read_loose(self, kind: str, section, loose: list[str]) -> None:
-        loose = [t for t in loose if t]
-        if kind != "answer":
-            self.result.unread.extend(t for t in loose if not is_pleasantry(t))
-        elif loose:
-            self._apply_key(KeyLine(section[0], "\n".join(loose), section[1]))
-
-    def _flush_key(self, key: KeyLine | None) -> None:
-        if key is not None:
-            self._apply_key(key)
-
-    def _apply_key(self, key: KeyLine) -> None:
-        value = key.value.strip()
-        if key.key == "plan":
-            if value:
-                self.plans.append(value)
-        elif key.key == "blockers":
-            self.blockers.append(value)
-        elif key.key == "scheduling":
-            self._scheduling(value)
-        elif key.key in ("done", "working"):
-            for ref in ticket_refs(value):
-                self._ticket(ref, key.key == "done")
-        elif key.key == "comment":
-            self._comment(key.repo, value)
-
-    def _scheduling(self, value: str) -> None:
-        if not value:
-            return
-        normal = scheduling_value(value) or scheduling_value(value.split("\n")[0])
-        if normal is None:
-            self.result.problems.append(
-                f'unknown scheduling value "{value.splitlines()[0]}"; use one of: '
-                + ", ".join(SCHEDULING_VALUES))
-        elif normal not in self.schedulings:
-            self.schedulings.append(normal)
-
-    def _comment(self, repo: str | None, value: str) -> None:
-        if not value:
-            return
-        full = resolve_repo(repo, self.repos) if repo else (
-            self.repos[0] if len(self.repos) == 1 else None)
-        if full is None:
-            named = f'unknown repository "{repo}"' if repo else "a comment needs a repository"
-            self.result.problems.append(f'{named} (e.g. "comment {_short(self.repos)}: …"); '
-                                        "use one of: " + ", ".join(self.repos))
-            return
-        old = self.result.repo_comments.get(full)
-        self.result.repo_comments[full] = f"{old}\n{value}" if old else value
-
-    def _checkbox(self, text: str) -> None:
-        match = CHECKBOX.match(text)
-        mark = match.group("mark").strip().lower()
-        refs = ticket_refs(match.group("ref"))
-        if not mark or not refs:
-            return
-        if mark in words.DONE_MARKS or mark in words.WORKING_MARKS:
-            self._ticket(refs[0], mark in words.DONE_MARKS)
-        else:
-            self.result.problems.append(
-                f'unknown mark "[{match.group("mark")}]" on {match.group("ref")}: use [x] for '
-                "expect done or [~] for working on it")
-
-    def _ticket(self, ref: TicketRef, done: bool) -> None:
-        ticket, problem = resolve_ticket(ref, self.assigned)
-        if problem:
-            if problem not in self.result.problems:
-                self.result.problems.append(problem)
-            return
-        key = (ticket["repo"], int(ticket["number"]))
-        self.tickets.pop(key, None)  # the last mark wins; order follows it
-        self.tickets[key] = {"repo": ticket["repo"], "number": int(ticket["number"]),
-                             "title": ticket.get("title", ""), "expect_done": done}
-
-    def finish(self) -> ParsedReply:
-        result = self.result
-        result.plan = "\n".join(self.plans).strip() or None
-        blockers = [b for b in self.blockers if not is_none(b)]
-        result.blockers = "\n".join(blockers).strip() or None
-        if len(self.schedulings) > 1:
-            result.problems.append("more than one scheduling value given ("
-                                   + ", ".join(self.schedulings) + "); give one")
-        result.scheduling = self.schedulings[-1] if self.schedulings else None
-        result.planned_tickets = list(self.tickets.values())
-        if result.plan is None:
-            result.problems.append(PLAN_MISSING)
-        return result

@@ -4,8 +4,9 @@ mailsup knows exactly what it sent, so the reply is aligned line by line with
 the sent text: lines found there (quoted or not, re-wrapped or not) are the
 skeleton, and only what was added or changed is read. Inline answers belong
 to the nearest skeleton heading above them; anything outside a heading is read
-as the short form ("plan: …"). Client attributions, header blocks and
-signatures are recognised by the trimmer's line classes and never read.
+as the short form ("plan: …") or, with no label, for what it says (``reader``).
+Client attributions, header blocks and signatures are recognised by the
+trimmer's line classes and never read.
 """
 
 from __future__ import annotations
@@ -16,9 +17,14 @@ from difflib import SequenceMatcher
 
 from mailsup.inbound.reading import fields as rf
 from mailsup.inbound.reading import trim, words
-from mailsup.inbound.reading.fields import PLAN_MISSING, FieldReader, ParsedReply
+from mailsup.inbound.reading.fields import PLAN_MISSING, ParsedReply
+from mailsup.inbound.reading.reader import FieldReader
 
-__all__ = ["PLAN_MISSING", "ParsedReply", "parse_reply"]
+__all__ = ["MAX_REPLY_CHARS", "PLAN_MISSING", "ParsedReply", "parse_reply"]
+
+# More than this is not read (a pasted log, a runaway client); the raw message is
+# kept whole, and the receipt says where the reading stopped.
+MAX_REPLY_CHARS = 64_000
 
 _QUOTE = re.compile(r"[ \t]*((?:>[ \t]?)+)")
 _ANSWER_HEADINGS = (
@@ -47,17 +53,55 @@ class _Line:
     role: tuple[str, str | None] | None = None  # skeleton role; None = new text
 
 
-def parse_reply(text: str, sent_text: str, assigned: list[dict], repos: list[str]) -> ParsedReply:
-    """Fields of a reply to the SUP mail whose text was ``sent_text``. Never raises on text."""
-    lines = _lines(text or "")
-    sent = [ln.text for ln in _lines(sent_text or "")]
-    _mark_skeleton(lines, sent, _reference(sent_text or ""))
-    reader = FieldReader(assigned, _all_repos(repos, sent, assigned))
-    names = _names(sent_text or "")
-    sent_words = set(_WORD.findall(norm(sent_text or "")))
-    for segment_kind, section, body in _segments(lines, sent_words):
+def parse_reply(text: str, sent_text: str, assigned: list[dict], repos: list[str],
+                previous_plan: str | None = None, limit: int = MAX_REPLY_CHARS) -> ParsedReply:
+    """Fields of a reply to the SUP mail whose text was ``sent_text``. Never raises on text.
+
+    ``previous_plan`` is what "same as yesterday" takes; by default the one the
+    sent mail quoted under "What I said last time:".
+    """
+    text, cut = _bounded(text or "", limit)
+    sent_text = sent_text or ""
+    lines = _lines(text)
+    sent = [ln.text for ln in _lines(sent_text)]
+    _mark_skeleton(lines, sent, _reference(sent_text))
+    if previous_plan is None:
+        previous_plan = _quoted_previous_plan(sent)
+    reader = FieldReader(assigned, _all_repos(repos, sent, assigned), previous_plan)
+    names = _names(sent_text)
+    sent_words = set(_WORD.findall(norm(sent_text)))
+    sent_stream = " " + " ".join(norm(line) for line in sent) + " "
+    for segment_kind, section, body in _segments(lines, sent_words, sent_stream):
         reader.read(segment_kind, section, _clean(segment_kind, body, names))
+    if cut:
+        reader.add_unclear(f"(the last {cut:,} characters of your reply)",
+                           f"your reply is longer than the {limit:,} characters that are read; "
+                           "the rest was not read (the whole message is kept). Send long "
+                           "text as a link or attachment, and your answers in a short reply")
     return reader.finish()
+
+
+def _bounded(text: str, limit: int) -> tuple[str, int]:
+    """The first ``limit`` characters (at a line end when there is one); how many were cut."""
+    if len(text) <= limit:
+        return text, 0
+    end = text.rfind("\n", 0, limit)
+    end = end if end > limit // 2 else limit
+    return text[:end], len(text) - end
+
+
+def _quoted_previous_plan(sent: list[str]) -> str | None:
+    """The plan under "What I said last time:" in the sent mail."""
+    for i, line in enumerate(sent):
+        if norm(line) == "what i said last time:":
+            block = []
+            for following in sent[i + 1:]:
+                if not following.strip():
+                    break
+                block.append(following.strip())
+            plan = "\n".join(block)
+            return None if plan in ("", "(no earlier SUP)") else plan
+    return None
 
 
 def _clean(kind: str, body: list[_Line], names: set[str]) -> list[str]:
@@ -192,7 +236,7 @@ class _State:
             self.in_signature = False  # the quoted original follows a signature
         return self.in_signature or ln.kind == "S"
 
-    def is_own(self, ln: _Line, sent_words: set[str]) -> bool:
+    def is_own(self, ln: _Line, sent_words: set[str], sent_stream: str) -> bool:
         """False for the original's words in a form the sent text lacks (HTML wording)."""
         if not ln.text:
             self.in_prose = False
@@ -202,10 +246,12 @@ class _State:
         if self.kind == "loose" and (self.in_prose or _mostly(ln.text, sent_words)):
             self.in_prose = True  # a wrapped paragraph continues until a blank line
             return False
+        if self.kind == "loose" and _in_sent(ln.text, sent_stream):
+            return False
         return True
 
 
-def _segments(lines: list[_Line], sent_words: set[str]):
+def _segments(lines: list[_Line], sent_words: set[str], sent_stream: str):
     """Yield (kind, section, lines) for each run of new text.
 
     kind: "free" (above or below the original: short form), "loose" (inside the
@@ -231,7 +277,7 @@ def _segments(lines: list[_Line], sent_words: set[str]):
             continue
         if rf.CHECKBOX.match(ln.text):
             yield "checkbox", None, [ln]
-        elif state.is_own(ln, sent_words):
+        elif state.is_own(ln, sent_words, sent_stream):
             current.append(ln)
     if any(x.text for x in current):
         yield key[0], key[1], current
@@ -243,6 +289,12 @@ def _mostly(text: str, sent_words: set[str]) -> bool:
     if rf.key_line(text) is not None or len(found) < 5:
         return False
     return sum(w in sent_words for w in found) >= 0.8 * len(found)
+
+
+def _in_sent(text: str, sent_stream: str) -> bool:
+    """A piece of the sent text (three words or more), as the HTML alternative words it."""
+    n = norm(text)
+    return len(n.split()) >= 3 and rf.key_line(text) is None and f" {n} " in sent_stream
 
 
 def _all_repos(repos: list[str], sent: list[str], assigned: list[dict]) -> list[str]:

@@ -208,6 +208,8 @@ def _join_attribution(lines: list[str], kinds: list[str], end: int, complete: bo
         start = end - k
         if start < 0 or kinds[start] not in "TE":
             break
+        if complete and kinds[start] == "E":
+            break  # a whole marker never reaches over a blank line ("Em andamento: …")
         if kinds[start] == "T" and _ATTRIBUTION_START.match(lines[start]):
             if _is_attribution(_joined(lines, start, end)):
                 return start
