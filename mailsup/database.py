@@ -114,12 +114,28 @@ def _pages(migrator: SchemaMigrator) -> None:
     db.create_tables([SignInToken, TickRun], safe=True)
 
 
+def _missed_late_and_leave_by_mail(migrator: SchemaMigrator) -> None:
+    """v5 (issue 12): a late flag on SUPs; where a leave span came from (file or mail).
+
+    Idempotent like every migration: merges may reorder them, and ``_initial``
+    may have created the columns already.
+    """
+    if "late" not in _columns("sup"):
+        db.execute_sql('ALTER TABLE "sup" ADD COLUMN "late" BOOLEAN NOT NULL DEFAULT FALSE'
+                       if not is_sqlite() else
+                       'ALTER TABLE "sup" ADD COLUMN "late" INTEGER NOT NULL DEFAULT 0')
+    if "source" not in _columns("leave"):
+        db.execute_sql('ALTER TABLE "leave" ADD COLUMN "source" VARCHAR(255) NOT NULL '
+                       "DEFAULT 'directory'")
+
+
 # Append new migrations here; each runs once, in order, in its own transaction.
 MIGRATIONS: list[Callable[[SchemaMigrator], None]] = [
     _initial,
     _review_of_amendments_and_big_uids,
     _reply_reading_fields,
     _pages,
+    _missed_late_and_leave_by_mail,
 ]
 
 

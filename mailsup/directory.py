@@ -274,12 +274,22 @@ def _apply_person(p: dict, report: LoadReport) -> None:
                  lambda e: Alias.create(person=person, email=e),
                  lambda e: Alias.delete().where(Alias.email == e).execute()):
         _changed(report, person, f"aliases of {p['email']}")
-    leave = {(lv.start, lv.end) for lv in person.leaves}
-    if _sync_set(leave, set(p["leave"]),
-                 lambda s: Leave.create(person=person, start=s[0], end=s[1]),
+    # Only the file's own leave: what a person set by mail ("away until …") stays.
+    leave = {(lv.start, lv.end) for lv in person.leaves if lv.source == "directory"}
+    if _sync_set(leave, set(p["leave"]), lambda s: _add_leave(person, s),
                  lambda s: Leave.delete().where((Leave.person == person) & (Leave.start == s[0])
-                                                & (Leave.end == s[1])).execute()):
+                                                & (Leave.end == s[1])
+                                                & (Leave.source == "directory")).execute()):
         _changed(report, person, f"leave of {p['email']}")
+
+
+def _add_leave(person: Person, span: tuple[date, date]) -> None:
+    """The file names a span the person set by mail too: it becomes the file's."""
+    updated = (Leave.update(source="directory")
+               .where((Leave.person == person) & (Leave.start == span[0])
+                      & (Leave.end == span[1])).execute())
+    if not updated:
+        Leave.create(person=person, start=span[0], end=span[1], source="directory")
 
 
 def _apply_client(c: dict, people: dict, report: LoadReport) -> None:
@@ -387,8 +397,9 @@ def show() -> str:
         aliases = [a.email for a in person.aliases]
         if aliases:
             extras.append("aliases=" + ",".join(sorted(aliases)))
-        for lv in person.leaves:
-            extras.append(f"leave={lv.start}..{lv.end}")
+        for lv in person.leaves.order_by(Leave.start):
+            by_mail = " (set by mail)" if lv.source == "mail" else ""
+            extras.append(f"leave={lv.start}..{lv.end}{by_mail}")
         lines.append(f"person {person.email} ({person.name})  " + "  ".join(extras))
     return "\n".join(lines) if lines else "(the directory is empty; load one with "\
         "`mailsup directory load FILE.toml`)"

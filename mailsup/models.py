@@ -25,7 +25,8 @@ from peewee import (
 
 db = DatabaseProxy()
 
-SUP_STATUSES = ("open", "submitted", "reviewed", "skipped")
+# "missed": still open when its developer's local day ended (a late reply still submits it).
+SUP_STATUSES = ("open", "submitted", "reviewed", "skipped", "missed")
 SCHEDULING_VALUES = ("full day", "part day", "emergency only", "unavailable")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -77,6 +78,9 @@ class Leave(BaseModel):
     person = ForeignKeyField(Person, backref="leaves", on_delete="CASCADE")
     start = DateField()
     end = DateField()
+    # "directory" (the operator's file, which a reload keeps in sync) or "mail"
+    # (the person's own "away until …" or out-of-office reply, which it leaves alone).
+    source = CharField(default="directory")
 
     class Meta:
         indexes = ((("person", "start", "end"), True),)
@@ -145,6 +149,7 @@ class Sup(BaseModel):
     window_start = DateTimeField()
     window_end = DateTimeField(null=True)
     submitted_at = DateTimeField(null=True)
+    late = BooleanField(default=False)  # submitted after it was missed
     away = BooleanField(default=False)
     footprint = JSONField(null=True)
     footprint_note = TextField(null=True)
@@ -237,12 +242,25 @@ class Effect(BaseModel):
     only code that builds or reads them. Every format in use:
 
     Effect.key (and, where the same key names the mail, OutboundMessage.key):
-      ``nag:{sup_id}``                      the email reminder (outbox key too)
+      ``nag:{sup_id}``                      the SUP was listed in a reminder (the outbox
+                                            key of a reminder mail before 2026-12)
+      ``reminder:{person_id}:{day}``        a person's one reminder mail of their local
+                                            day, listing every open SUP (outbox key too)
       ``escalation:{sup_id}:{inbound_id}``  a blocker escalation (outbox key too)
       ``hr_digest:{client_slug}:{day}``     the HR digest of a client's HR-local day
-      ``team_digest:{team_id}:{day}``       the team digest of a day (outbox key too)
+      ``team_digest:{team_id}:{day}``       the team digest of a day (outbox key too;
+                                            one mail per team, before 2026-12)
+      ``team_digests:{person_id}:{day}``    a person's one team-digest mail of their local
+                                            day, covering all their teams (outbox key too)
+      ``weekly_summary:{person_id}:{monday}`` a delivery manager's participation summary of
+                                            their teams' previous week (outbox key too)
+      ``missed:{sup_id}``                   the SUP became missed (its local day ended)
       ``overdue:{sup_id}``                  the overdue-review GitHub issue
       ``overdue_closed:{sup_id}``           that issue closed after review
+      ``overdue_mail:{sup_id}``             the SUP was listed in an overdue-review mail
+                                            (no GitHub token, no hr_repo, or GitHub failing)
+      ``overdue_mail:{client_slug}:{day}``  a client's one overdue-review mail of an HR-local
+                                            day (outbox key too)
       ``slack_nag:{sup_id}``                the Slack DM after the email reminder
       ``slack_hr:{hr_digest_effect_id}``    the Slack nudge about an HR digest
       ``applied:{inbound_id}``              an inbound message whose effects happened
@@ -252,7 +270,8 @@ class Effect(BaseModel):
       ``sup_request:{sup_id}``              the SUP email
       ``hr_digest:{hr_digest_effect_id}``   the HR digest mail (an id, unlike the Effect)
       ``{answer_kind}:{inbound_id}``        an answer to inbound mail: ``receipt``,
-                                            ``refusal``, ``help``, ``command_results``
+                                            ``refusal``, ``help``, ``command_results``,
+                                            ``away`` (leave set, ended or refused by mail)
       ``sign_in:{sign_in_token_id}``        a one-time sign-in link to the pages
 
     AutoReplyLog.address (loop protection budgets):
@@ -280,6 +299,10 @@ class Keys:
         return f"nag:{sup_id}"
 
     @staticmethod
+    def reminder(person_id: int, day) -> str:
+        return f"reminder:{person_id}:{day}"
+
+    @staticmethod
     def escalation(sup_id: int, inbound_id: int) -> str:
         return f"escalation:{sup_id}:{inbound_id}"
 
@@ -304,6 +327,26 @@ class Keys:
     @staticmethod
     def team_digest(team_id: int, day) -> str:
         return f"team_digest:{team_id}:{day}"
+
+    @staticmethod
+    def team_digests(person_id: int, day) -> str:
+        return f"team_digests:{person_id}:{day}"
+
+    @staticmethod
+    def weekly_summary(person_id: int, monday) -> str:
+        return f"weekly_summary:{person_id}:{monday}"
+
+    @staticmethod
+    def missed(sup_id: int) -> str:
+        return f"missed:{sup_id}"
+
+    @staticmethod
+    def overdue_mail(sup_id: int) -> str:
+        return f"overdue_mail:{sup_id}"
+
+    @staticmethod
+    def overdue_mail_message(client_slug: str, day) -> str:
+        return f"overdue_mail:{client_slug}:{day}"
 
     @staticmethod
     def overdue(sup_id: int) -> str:

@@ -258,7 +258,9 @@ def submit(settings: Settings, sup: Sup, fields: dict, now: datetime, inbound_id
     ``given``: the fields the reply gave, merged into what was recorded (or the
     draft of a refused reply); None replaces the whole answer with ``fields``.
     """
-    stamp = utcnow_naive(now)
+    # A reply never predates the mail it answers, whatever clock its door ran on
+    # (a `tick --now` day answered through a door on the real clock).
+    stamp = max(utcnow_naive(now), sup.created_at)
     answer = merge_answer(recorded_answer(sup), fields, given)
     if sup.status == "reviewed":
         sup.amendments = (sup.amendments or []) + [
@@ -271,6 +273,7 @@ def submit(settings: Settings, sup: Sup, fields: dict, now: datetime, inbound_id
         setattr(sup, key, answer[key])
     sup.draft = None
     if outcome == "submitted":
+        sup.late = sup.status == "missed"
         sup.window_start = _start_after_other_snapshots(sup)
         footprint, window_end, note = snapshot(settings, sup, stamp)
         sup.footprint, sup.window_end, sup.submitted_at = footprint, window_end, stamp

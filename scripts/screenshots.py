@@ -23,7 +23,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from mailsup.inbound.commands import REGISTRY, help_lines
-from mailsup.models import Client, Person, Sup, Team
+from mailsup.models import Client, Person, Sup
 from mailsup.outbound import compose, context, messages
 from mailsup.web.links import Links
 
@@ -98,8 +98,8 @@ def _sample() -> tuple[dict[str, Person], Client, dict[str, Sup]]:
     created = datetime(2026, 11, 25, 5, 0)
 
     def sup(sup_id: int, who: str, status: str, **fields) -> Sup:
-        return Sup(id=sup_id, developer=people[who], client=client, day=DAY, status=status,
-                   created_at=created, **fields)
+        return Sup(id=sup_id, developer=people[who], client=client, status=status,
+                   created_at=created, **({"day": DAY} | fields))
 
     sups = {
         "alice": sup(42, "alice", "submitted", footprint=FOOTPRINT,
@@ -116,6 +116,7 @@ def _sample() -> tuple[dict[str, Person], Client, dict[str, Sup]]:
                    amendments=[{"fields": {"plan": "Dark-mode spike, then the release notes."}}],
                    amendments_reviewed=0),
         "chandra": sup(44, "chandra", "open"),
+        "chandra_monday": sup(47, "chandra", "submitted", late=True, day=date(2026, 11, 24)),
         "erin": sup(45, "erin", "skipped", skip_reason="public holiday (IE)"),
     }
     return people, client, sups
@@ -136,10 +137,24 @@ def sample_messages() -> dict[str, compose.Message]:
                "planned_tickets": [], "repo_comments": {}}
     alice_open = Sup(id=alice.id, developer=alice.developer, client=client, day=DAY,
                      status="open", created_at=alice.created_at)
+    globex_open = Sup(id=46, developer=alice.developer, day=DAY, status="open",
+                      client=Client(id=2, slug="globex", name="Globex"),
+                      created_at=alice.created_at)
+    section = {"team_id": 1, "team_name": "Platform", "client_name": "Acme Corp", "day": DAY,
+               "org": "acme", "team_slug": "platform",
+               "day_long": context.day_long(DAY), "entries": team, "missing": ["Chandra Rao"],
+               "previous_day": context.day_long(date(2026, 11, 24)),
+               "missed": [{"name": "Chandra Rao", "late": True}]}
+    week = {"team_name": "Platform", "client_name": "Acme Corp", "rows": [
+        {"name": "Alice Smith", "on_time": 4, "late": 1, "missed": 0, "skipped": 0, "open": 0},
+        {"name": "Chandra Rao", "on_time": 2, "late": 0, "missed": 2, "skipped": 1, "open": 0}],
+        "totals": {"on_time": 6, "late": 1, "missed": 2, "skipped": 1, "open": 0}}
     links = Links("https://sup.example.com", "sample-secret-for-screenshots")
     return {
         "sup_request": messages.sup_request(alice, links),
-        "nag": messages.nag(alice, links),
+        "nag": messages.nag(people["alice"], [alice_open, globex_open],
+                            ["sup+s42-k3j9x0q2mz7a5bcd@example.com",
+                             "sup+s46-p5m2c8d1e0f3g4h7@example.com"], links),
         "receipt": messages.receipt(alice, FIELDS, "submitted", bool(FIELDS.get("blockers")),
                                     re_subject, links=links),
         "refusal": messages.refusal(
@@ -148,8 +163,14 @@ def sample_messages() -> dict[str, compose.Message]:
              "scheduling “half day-ish” is not one of full day, part day, emergency only, "
              "unavailable"], ["done: api#999", "see you tomorrow!"], re_subject),
         "escalation": messages.escalation(alice, FIELDS["blockers"]),
-        "hr_digest": messages.hr_digest(client, [sups["alice"], sups["bob"]], {43}, DAY),
-        "team_digest": messages.team_digest(Team(name="Platform"), client, DAY, team),
+        "hr_digest": messages.hr_digest(client, [sups["alice"], sups["bob"]], {43}, DAY, links,
+                                        missed=[sups["chandra_monday"]]),
+        "team_digest": messages.team_digest(people["alice"], [section], links),
+        "weekly_summary": messages.weekly_summary(people["alice"], date(2026, 11, 16), [week]),
+        "overdue_reviews": messages.overdue_reviews(client, [sups["alice"]], links),
+        "away": messages.away_answer(people["alice"], "away", "away 24 Dec - 1 Jan",
+                                     start=date(2026, 12, 24), end=date(2027, 1, 1),
+                                     links=links),
         "command_results": messages.command_results(
             client, ["SUP 42 reviewed", "SUP 43 reviewed", "SUP 42: note added",
                      "SUP 42 flagged: third staging blocker"],

@@ -8,7 +8,6 @@ benchmarks use them too); test-only helpers live in ``tests/support``.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,9 +20,8 @@ from mailsup.testing import free_port
 from mailsup.testing.config import write_config
 from mailsup.testing.dovecot import Dovecot, require_dovecot, start_dovecot
 from mailsup.testing.github_api import GitHubDouble
-from mailsup.testing.services import require_service
 from mailsup.testing.sink import SmtpSink
-from tests.support.databases import PG_DSN, postgres_reachable
+from tests.support.databases import database_url
 
 
 @pytest.fixture
@@ -38,22 +36,8 @@ def smtp_sink():
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'mailsup.db'}"
-        return
-    if not postgres_reachable():
-        require_service(f"PostgreSQL not reachable at {PG_DSN}")
-    import psycopg2
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(PG_DSN)
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE SCHEMA {schema}")
-    yield f"{PG_DSN}?options=-c%20search_path%3D{schema}"
-    if db.obj is not None and not db.obj.is_closed():
-        db.obj.close()
-    admin.cursor().execute(f"DROP SCHEMA {schema} CASCADE")
-    admin.close()
+    with database_url(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from mailsup import database
-from mailsup.models import Client, Effect, Person, SchemaVersion, SignInToken, Sup, TickRun, db
+from mailsup.models import (
+    Client,
+    Effect,
+    Leave,
+    Person,
+    SchemaVersion,
+    SignInToken,
+    Sup,
+    TickRun,
+    db,
+)
 
 
 def test_fresh_database_is_at_the_latest_version(make_settings):
@@ -54,4 +64,21 @@ def test_version_two_database_gets_the_tables_of_the_pages(make_settings):
     SchemaVersion.delete().where(SchemaVersion.version > 2).execute()
     assert database.migrate() == len(database.MIGRATIONS)
     assert db.table_exists("sign_in_token") and db.table_exists("tick_run")
+    assert database.migrate() == len(database.MIGRATIONS)
+
+
+def test_version_four_database_gains_late_and_leave_source(make_settings):
+    make_settings()
+    person = Person.create(email="a@example.com", name="A")
+    client = Client.create(slug="c", name="C")
+    stamp = datetime(2026, 11, 25, 5, 0)
+    sup = Sup.create(developer=person, client=client, day=date(2026, 11, 25), created_at=stamp,
+                     due_at=stamp, nag_at=stamp, window_start=stamp, plan="keep me")
+    Leave.create(person=person, start=date(2026, 12, 1), end=date(2026, 12, 2))
+    db.execute_sql('ALTER TABLE "sup" DROP COLUMN "late"')
+    db.execute_sql('ALTER TABLE "leave" DROP COLUMN "source"')
+    SchemaVersion.delete().where(SchemaVersion.version > 4).execute()
+    assert database.migrate() == len(database.MIGRATIONS)
+    assert Sup.get_by_id(sup.id).late is False and Sup.get_by_id(sup.id).plan == "keep me"
+    assert Leave.get().source == "directory"  # what the file said stays the file's
     assert database.migrate() == len(database.MIGRATIONS)

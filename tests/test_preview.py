@@ -80,17 +80,28 @@ def test_preview_renders_every_kind_exactly_as_it_is_sent(make_settings, smtp_si
                      thread=False))
     check("receipt", "alice@example.com", morning, make_reply(
         request, "plan: ship /v2/orders\nscheduling: full day\nblockers: staging is down"))
+    check("away", "alice@example.com", morning, make_reply(request, "away 24 Dec - 1 Jan"))
     _same(preview(settings, "escalation", "alice@example.com", "acme", morning),
           _sent("escalation", "dan@example.com"))
     seen.add("escalation")
+    check("team_digest", "alice@example.com", at("2026-11-25T09:30"))  # 10:30 in Berlin
     check("hr_digest", "alice@example.com", at("2026-11-25T10:00"), to="hana@example.com")
     digest = smtp_sink.to("hana@example.com")[-1]
     check("command_results", "alice@example.com", at("2026-11-25T10:05"),
           make_reply(digest, "reviewed\n\nThanks, Hana", sender="Hana HR <hana@example.com>"),
           to="hana@example.com")
-    check("team_digest", "alice@example.com", at("2026-11-25T10:30"), to="dan@example.com")
     tick(settings, at("2026-11-25T11:00"))  # Bob's 06:00 in New York
     check("nag", "bob@example.com", at("2026-11-25T14:30"), after=True)
+    bob_request = next(m for m in smtp_sink.to("bob@example.com")
+                       if "stand-up" in str(m["Subject"]))
+    deliver(settings, make_reply(bob_request, "plan: nobody reviews this",
+                                 sender="Bob <bob@example.com>"), at("2026-11-25T15:00"))
+    # No GitHub token: overdue reviews go by mail, at HR's digest time after the SLA.
+    check("overdue_reviews", "bob@example.com", at("2026-11-27T10:00"), to="hana@example.com")
+    # Dan's summary of the week of 23 November, on his next Monday (Friday's SUP is
+    # missed by then: the tick before it says so).
+    tick(settings, at("2026-11-30T10:29"))
+    check("weekly_summary", "alice@example.com", at("2026-11-30T10:30"), to="dan@example.com")
     check_sign_in(settings)
     seen.add("sign_in")
     assert seen == set(KINDS)

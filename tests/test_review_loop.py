@@ -128,20 +128,27 @@ def test_commands_from_a_non_hr_address_are_refused(submitted, smtp_sink):
     assert Sup.get(Sup.developer_id == 1).status == "submitted"
 
 
-def test_team_digest_once_without_hr_fields(submitted, smtp_sink):
+def test_team_digest_once_per_person_without_hr_fields(submitted, smtp_sink):
     sup = Sup.get(Sup.developer_id == 1)
     sup.hr_notes = [{"by": "hana@example.com", "at": "x", "text": "SECRET-NOTE"}]
     sup.flags = [{"by": "hana@example.com", "at": "x", "reason": "SECRET-FLAG"}]
     sup.save()
+
+    def digests(who):
+        return [m for m in smtp_sink.to(who) if "plans for" in str(m["Subject"])]
+
     tick(submitted, at("2026-11-25T10:29"))
-    assert not [m for m in smtp_sink.messages if "plans for" in str(m["Subject"])]
-    tick(submitted, at("2026-11-25T10:30"))  # Dan is in London
+    assert digests("dan@example.com") == [] and len(digests("alice@example.com")) == 1
+    tick(submitted, at("2026-11-25T10:30"))  # Dan is in London: his 10:30
     tick(submitted, at("2026-11-25T10:45"))
-    (digest,) = [m for m in smtp_sink.messages if "plans for" in str(m["Subject"])]
-    assert sorted(digest.rcpt_tos) == ["alice@example.com", "bob@example.com",
-                                       "dan@example.com"]
+    (digest,) = digests("dan@example.com")
+    assert digest.rcpt_tos == ["dan@example.com"]  # one mail per person, to them alone
     assert "ship login" in digest.text and "Bob Jones: SUP not sent yet" in digest.text
     assert "SECRET" not in digest.text and "SECRET" not in digest.html
+    tick(submitted, at("2026-11-25T15:30"))  # Bob's 10:30 in New York: his SUP exists now
+    (bobs,) = digests("bob@example.com")
+    assert "not sent yet" not in bobs.text and "Bob Jones: has not replied yet" in bobs.text
+    assert "SECRET" not in bobs.text and "SECRET" not in bobs.html
 
 
 def test_overdue_review_issue_opened_once_and_closed_on_review(submitted, smtp_sink,

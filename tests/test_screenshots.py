@@ -17,7 +17,8 @@ from mailsup.testing.services import require_service
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "screenshots.py"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 ALL_ROLES = ["sup_request", "nag", "receipt", "refusal", "escalation", "hr_digest",
-             "team_digest", "command_results", "help", "reply_to_sup_email", "sign_in"]
+             "team_digest", "command_results", "help", "reply_to_sup_email", "sign_in",
+             "weekly_summary", "overdue_reviews", "away"]
 
 
 def run_script(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -36,8 +36,9 @@ def test_every_mail_links_to_its_pages_and_each_link_opens(make_settings, tmp_pa
     reply(settings, open_sup, "scheduling: full day", day + timedelta(minutes=45))  # refused
     reply(settings, world.sup("bob"), "plan: fix it\nblockers: staging is down",
           day + timedelta(minutes=50))
+    # Sent (to the outbox folder): a reminder waits for its SUP mail to have gone out.
     for step in range(22):  # to 16:00 UTC: nags, team digests, the HR digests
-        tick(settings, day + timedelta(minutes=30 * step), send=False)
+        tick(settings, day + timedelta(minutes=30 * step))
     digest = OutboundMessage.get(OutboundMessage.kind == "hr_digest")
     _hr_reply(settings, message_from_bytes(bytes(digest.raw), policy=policy.default),
               day + timedelta(hours=12))

@@ -10,28 +10,42 @@ rolled back, and the answer it would get is shown.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
 from mailsup import sup as sups
+from mailsup import tokens
 from mailsup.cli.common import open_settings, parse_now
 from mailsup.clock import Calendar, local_date, local_instant, utcnow_naive
 from mailsup.config import Settings
 from mailsup.directory import developers_of, schedule_for
 from mailsup.errors import UserError
+from mailsup.github import api as github_api
 from mailsup.github import footprints
 from mailsup.inbound import runner
+from mailsup.inbound.away import MAX_AWAY_DAYS
 from mailsup.inbound.store import store_raw
-from mailsup.jobs import hr_digests
-from mailsup.jobs.team_digests import team_timezone_person
-from mailsup.models import Client, Keys, Membership, Org, OutboundMessage, Person, Sup, Team, db
+from mailsup.jobs import hr_digests, overdue_reviews, team_digests, weekly_summaries
+from mailsup.models import (
+    Client,
+    Effect,
+    Keys,
+    Membership,
+    Org,
+    OutboundMessage,
+    Person,
+    Sup,
+    Team,
+    db,
+)
 from mailsup.outbound import compose, context, messages
 from mailsup.web.links import Links
 from mailsup.web.signing import SIGN_IN_MINUTES
 
-ANSWERS = ("receipt", "refusal", "help", "reply_to_sup_email", "command_results")
-KINDS = ("sup_request", "nag", *ANSWERS, "escalation", "hr_digest", "team_digest", "sign_in")
+ANSWERS = ("receipt", "refusal", "help", "reply_to_sup_email", "command_results", "away")
+KINDS = ("sup_request", "nag", *ANSWERS, "escalation", "hr_digest", "team_digest",
+         "weekly_summary", "overdue_reviews", "sign_in")
 # The token of a real sign-in link is random and never stored; the preview shows its shape.
 EXAMPLE_SIGN_IN_TOKEN = "EXAMPLE-one-time-token-not-valid"
 
@@ -95,16 +109,67 @@ def _hr_digest(settings: Settings, sup: Sup, now: datetime) -> compose.Message:
         raise PreviewError(f"client {client.slug} has no HR worker; set hr in the directory")
     pending = hr_digests.pending_reviews(client) or [sup]
     return messages.hr_digest(client, pending, hr_digests.previous_digest_ids(client),
-                              local_date(now, client.hr.timezone), Links.of(settings))
+                              local_date(now, client.hr.timezone), Links.of(settings),
+                              missed=hr_digests.missed_since(client, now))
+
+
+def _nag(settings: Settings, sup: Sup, now: datetime) -> compose.Message:
+    """The day's reminder as sent (its recorded SUPs), else of the SUPs open now."""
+    person = sup.developer
+    record = Effect.get_or_none(Effect.key == Keys.reminder(person.id, sup.day))
+    if record is not None:
+        listed = [Sup.get_by_id(i) for i in record.data.get("sups", [])]
+    else:
+        listed = list(Sup.select().where((Sup.developer == person) & (Sup.day == sup.day)
+                                         & (Sup.status == "open")).order_by(Sup.id)) or [sup]
+        listed.sort(key=lambda s: (s.client.name, s.id or 0))
+    addresses = [tokens.address_for(settings, "s", s.id or 0) for s in listed]
+    return messages.nag(person, listed, addresses, Links.of(settings))
 
 
 def _team_digest(settings: Settings, sup: Sup, now: datetime) -> compose.Message:
+    sections = team_digests.sections_for(settings, sup.developer, now)
+    if not sections:  # none due now: show what the team's section says anyway
+        team = _team(sup)
+        clock = team_digests.team_timezone_person(team)
+        day = local_date(now, clock.timezone) if clock else sup.day
+        sections = [context.team_section(team, day, now,
+                                         schedule_for(settings, sup.client).sup_time)]
+    return messages.team_digest(sup.developer, sections, Links.of(settings))
+
+
+def _weekly_summary(settings: Settings, sup: Sup, now: datetime) -> compose.Message:
+    """The summary the developer's delivery manager gets (or got) this week."""
     team = _team(sup)
-    clock = team_timezone_person(team)
-    day = local_date(now, clock.timezone) if clock else sup.day
-    schedule = schedule_for(settings, sup.client)
-    entries = context.team_members(team, day, now, schedule.sup_time)
-    return messages.team_digest(team, sup.client, day, entries, Links.of(settings))
+    if not team.delivery_manager_id:
+        raise PreviewError(f"team {team.slug} has no delivery_manager; set one in the directory")
+    manager, world = team.delivery_manager, team_digests.load_teams(settings)
+    today = local_date(now, manager.timezone)
+    start = today - timedelta(days=today.weekday()) - weekly_summaries.WEEK
+    teams = weekly_summaries.teams_by_manager(world).get(manager.id, [team])
+    return messages.weekly_summary(manager, start,
+                                   weekly_summaries.sections_of(world, teams, start))
+
+
+def _overdue_reviews(settings: Settings, sup: Sup, now: datetime) -> compose.Message:
+    client = sup.client
+    if client.hr_id is None:
+        raise PreviewError(f"client {client.slug} has no HR worker; set hr in the directory")
+    due = overdue_reviews.mail_candidates(settings, github_api.client_for(settings), now)
+    return messages.overdue_reviews(client, due.get(client.id) or [sup],
+                                    Links.of(settings))
+
+
+def _away(settings: Settings, sup: Sup, now: datetime) -> compose.Message:
+    today = local_date(now, sup.developer.timezone)
+    end = today + timedelta(days=6)
+    return messages.away_answer(sup.developer, "away", f"away until {end}", start=today,
+                                end=end, limit_days=MAX_AWAY_DAYS, links=Links.of(settings))
+
+
+BUILDERS = {"hr_digest": _hr_digest, "team_digest": _team_digest,
+            "weekly_summary": _weekly_summary, "overdue_reviews": _overdue_reviews,
+            "away": _away}
 
 
 def example(settings: Settings, kind: str, sup: Sup, now: datetime) -> compose.Message:
@@ -113,7 +178,7 @@ def example(settings: Settings, kind: str, sup: Sup, now: datetime) -> compose.M
     if kind == "sup_request":
         return messages.sup_request(sup, links)
     if kind == "nag":
-        return messages.nag(sup, links)
+        return _nag(settings, sup, now)
     if kind == "receipt":
         escalated = bool(sup.blockers) and bool(sups.escalation_recipients(sup))
         outcome = "amended" if sup.status == "reviewed" else "submitted"
@@ -128,13 +193,11 @@ def example(settings: Settings, kind: str, sup: Sup, now: datetime) -> compose.M
     if kind == "escalation":
         return messages.escalation(sup, sup.blockers or "(example) waiting for staging access",
                                    links)
-    if kind == "hr_digest":
-        return _hr_digest(settings, sup, now)
-    if kind == "team_digest":
-        return _team_digest(settings, sup, now)
     if kind == "sign_in":
         return messages.sign_in(sup.developer, links.sign_in(EXAMPLE_SIGN_IN_TOKEN),
                                 SIGN_IN_MINUTES)
+    if kind in BUILDERS:
+        return BUILDERS[kind](settings, sup, now)
     return messages.command_results(sup.client, [f"{sup.reference}: reviewed"], [],
                                     ["(example) make coffee"], False,
                                     f"{sup.client.name}: SUPs to review", links)

@@ -14,7 +14,7 @@ from mailsup import sup as sups
 from mailsup.cli.common import open_settings, parse_day, print_json, resolve_developer
 from mailsup.clock import stamp
 from mailsup.errors import UserError
-from mailsup.models import Client, Sup
+from mailsup.models import SUP_STATUSES, Client, Sup
 
 
 def sup_as_dict(sup: Sup, *, footprint: bool = True) -> dict:
@@ -25,6 +25,7 @@ def sup_as_dict(sup: Sup, *, footprint: bool = True) -> dict:
         "client": sup.client.slug,
         "day": stamp(sup.day),
         "status": sup.status,
+        "late": bool(sup.late),
         "skip_reason": sup.skip_reason,
         "away": sup.away,
         "created_at": stamp(sup.created_at),
@@ -59,13 +60,13 @@ def sup_as_dict(sup: Sup, *, footprint: bool = True) -> dict:
 def sup_line(sup: Sup) -> str:
     plan = (sup.plan or "").splitlines()[0][:50] if sup.plan else ""
     return (f"{sup.id:>6}  {sup.day}  {sup.client.slug:<12} {sup.developer.email:<28} "
-            f"{sup.status:<9} {plan}")
+            f"{sup.status:<9} {'(late) ' if sup.late else ''}{plan}")
 
 
 def sup_text(sup: Sup) -> str:
     data = sup_as_dict(sup)
     lines = [f"{sup.reference}: {data['developer']} for {data['client']} on {data['day']}"
-             f" [{data['status']}]"]
+             f" [{data['status']}{', late' if data['late'] else ''}]"]
     for key in ("skip_reason", "created_at", "submitted_at", "window_start", "window_end",
                 "scheduling", "scheduling_note", "plan", "blockers", "previous_plan",
                 "planned_tickets", "repo_comments", "comment", "draft", "footprint_note",
@@ -139,7 +140,7 @@ def add_commands(sub) -> None:
     listing = sup_sub.add_parser("list", help="SUPs, filtered")
     listing.add_argument("--client")
     listing.add_argument("--developer")
-    listing.add_argument("--status", choices=["open", "submitted", "reviewed", "skipped"])
+    listing.add_argument("--status", choices=list(SUP_STATUSES))
     listing.add_argument("--since", help="first day, YYYY-MM-DD")
     listing.add_argument("--until", help="last day, YYYY-MM-DD")
     listing.add_argument("--json", action="store_true")

@@ -314,7 +314,7 @@ def _summary(world: World, say: Printer, folder: Path, keep: bool,
         "slack_dms": len(world.slack.messages),
         "github_requests": len(world.github.requests),
         "sups": {s: Sup.select().where(Sup.status == s).count()
-                 for s in ("open", "submitted", "reviewed", "skipped")},
+                 for s in ("open", "submitted", "reviewed", "skipped", "missed")},
     }
     if say.as_json:
         print(json.dumps({"directory": str(folder) if keep else None, "events": say.events,

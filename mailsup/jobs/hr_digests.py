@@ -1,4 +1,5 @@
-"""The HR digest: once a day per client, the SUPs waiting for the HR worker's review.
+"""The HR digest: once a day per client, the SUPs waiting for the HR worker's review,
+and who missed their SUP since the last digest.
 
 The HR digest is the one mail that carries HR-only fields (through
 ``outbound.hr_context``), and it goes only to the client's HR worker. Its
@@ -8,7 +9,7 @@ covers exactly what HR saw.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from peewee import IntegrityError, fn
 
@@ -19,6 +20,9 @@ from mailsup.directory import schedule_for
 from mailsup.models import Client, Effect, Keys, Person, Sup, db
 from mailsup.outbound import compose, messages, outbox
 from mailsup.web.links import Links
+
+# The first digest of a client lists who missed in the week before it.
+FIRST_LOOK_BACK = timedelta(days=7)
 
 
 def due_day(person: Person, at, now: datetime) -> date | None:
@@ -41,15 +45,30 @@ def pending_reviews(client: Client) -> list[Sup]:
 
 
 def previous_digest_ids(client: Client) -> set[int]:
-    last = (Effect.select().where((Effect.kind == "hr_digest")
-                                  & (Effect.key.startswith(Keys.hr_digest_prefix(client.slug))))
-            .order_by(Effect.id.desc()).first())
+    last = last_digest(client)
     return set(last.data.get("sup_ids", [])) if last else set()
 
 
+def last_digest(client: Client) -> Effect | None:
+    return (Effect.select().where((Effect.kind == "hr_digest")
+                                  & (Effect.key.startswith(Keys.hr_digest_prefix(client.slug))))
+            .order_by(Effect.id.desc()).first())
+
+
+def missed_since(client: Client, now: datetime) -> list[Sup]:
+    """SUPs of the client that became missed since its last HR digest (or in the last week)."""
+    last = last_digest(client)
+    since = last.created_at if last else utcnow_naive(now) - FIRST_LOOK_BACK
+    return list(Sup.select(Sup, Person).join(Person, on=(Sup.developer == Person.id))
+                .switch(Sup).join(Effect, on=(Effect.sup == Sup.id))
+                .where((Sup.client == client) & (Effect.kind == "missed")
+                       & (Effect.created_at > since))
+                .order_by(Sup.day, Person.name))
+
+
 def queue_hr_digest(settings: Settings, client: Client, day: date, now: datetime) -> Effect | None:
-    sups = pending_reviews(client)
-    if not sups:
+    sups, missed = pending_reviews(client), missed_since(client, now)
+    if not sups and not missed:
         return None
     previous = previous_digest_ids(client)
     with db.atomic():
@@ -57,9 +76,10 @@ def queue_hr_digest(settings: Settings, client: Client, day: date, now: datetime
                                created_at=utcnow_naive(now), done_at=utcnow_naive(now),
                                data={"client": client.id, "day": str(day),
                                      "sup_ids": [s.id for s in sups],
+                                     "missed_ids": [s.id for s in missed],
                                      "versions": {str(s.id): review.version(s) for s in sups}})
         rendered = compose.render(messages.hr_digest(client, sups, previous, day,
-                                                         Links.of(settings)))
+                                                     Links.of(settings), missed=missed))
         outbox.enqueue(settings, key=Keys.hr_digest_mail(effect.id), kind="hr_digest",
                        to=[client.hr.email], rendered=rendered, now=now,
                        reply_to=tokens.address_for(settings, "d", effect.id))

@@ -1,11 +1,18 @@
-"""Remind developers whose SUP is still open at their local nag_time, once per SUP.
+"""Remind developers of open SUPs: at most one mail per person per local day.
 
-A pure function of ``now`` and the database, like every job: a second run
-finds the ``nag:{id}`` effect and does nothing.
+A SUP is due for a reminder at its ``nag_at``, and never before its own SUP
+mail was sent, plus an hour: a SUP mail stuck in the outbox (relay down) gets
+no reminder ahead of it, nor glued to it. When the first of a person's SUPs
+of a day is due, one mail lists every SUP of theirs that day that is open and
+whose mail went out, each with its own reply address. ``reminder:{person}:{day}``
+makes it the only one that day; ``nag:{sup}`` records each SUP it listed (the
+Slack follow-up looks for it). A SUP that was not ready then gets no second
+mail that day: one reminder a day is the promise.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from peewee import IntegrityError
@@ -13,7 +20,7 @@ from peewee import IntegrityError
 from mailsup import sup as sups
 from mailsup.clock import end_of_local_day, utcnow_naive
 from mailsup.config import Settings
-from mailsup.models import Effect, Keys, Sup, db
+from mailsup.models import Effect, Keys, OutboundMessage, Person, Sup, db
 from mailsup.outbound import compose, messages, outbox
 from mailsup.web.links import Links
 
@@ -27,25 +34,54 @@ def day_over(sup: Sup, now: datetime) -> bool:
     return utcnow_naive(now) >= end_of_local_day(sup.day, sup.developer.timezone)
 
 
-def nag_due(now: datetime) -> list[Sup]:
+def ready_sups(now: datetime) -> list[Sup]:
+    """Open SUPs not yet in a reminder whose SUP mail was sent an hour ago or more."""
     stamp = utcnow_naive(now)
-    query = (Sup.select().where((Sup.status == "open") & (Sup.away == False)  # noqa: E712
-                                & (Sup.nag_at <= stamp) & (Sup.nag_at > stamp - STALE))
-             .where(~Sup.id.in_(Effect.select(Effect.sup).where(
-                 (Effect.kind == "nag") & Effect.sup.is_null(False)))))
-    # A SUP from an earlier day is stale: nagging about it helps nobody.
+    listed = Effect.select(Effect.sup).where((Effect.kind == "nag") & Effect.sup.is_null(False))
+    query = (Sup.select(Sup, Person).join(Person, on=(Sup.developer == Person.id))
+             .switch(Sup).join(OutboundMessage, on=(
+                 (OutboundMessage.sup == Sup.id) & (OutboundMessage.kind == "sup_request")))
+             .where((Sup.status == "open") & (Sup.away == False)  # noqa: E712
+                    & (Sup.nag_at > stamp - STALE) & (OutboundMessage.status == "sent")
+                    & (OutboundMessage.sent_at <= stamp - sups.NAG_GRACE)
+                    & ~Sup.id.in_(listed)))
+    # A SUP from an earlier day is stale: reminding of it helps nobody.
     return [s for s in query if not day_over(s, now)]
 
 
-def queue_nag(settings: Settings, sup: Sup, now: datetime) -> None:
-    request = sups.request_message(sup)
-    rendered = compose.render(messages.nag(sup, Links.of(settings)))
+def due_reminders(now: datetime) -> dict[tuple[int, object], list[Sup]]:
+    """(person id, day) → the SUPs their one reminder lists, for people with one due."""
+    stamp = utcnow_naive(now)
+    by_day: dict[tuple[int, object], list[Sup]] = defaultdict(list)
+    for sup in ready_sups(now):
+        by_day[(sup.developer_id, sup.day)].append(sup)
+    due = {k: v for k, v in by_day.items() if any(s.nag_at <= stamp for s in v)}
+    if not due:
+        return {}
+    sent = {e.key for e in Effect.select(Effect.key).where(
+        Effect.key.in_([Keys.reminder(p, d) for p, d in due]))}
+    return {(p, d): sorted(v, key=lambda s: (s.client.name, s.id)) for (p, d), v in due.items()
+            if Keys.reminder(p, d) not in sent}
+
+
+def queue_reminder(settings: Settings, person: Person, day, listed: list[Sup],
+                   now: datetime) -> None:
+    """One mail; with a single SUP it threads to that SUP's mail and answers it."""
+    addresses = [sups.reply_to(settings, s) for s in listed]
+    rendered = compose.render(messages.nag(person, listed, addresses,
+                                                 Links.of(settings)))
+    single = listed[0] if len(listed) == 1 else None
+    request = sups.request_message(single) if single else None
+    stamp, key = utcnow_naive(now), Keys.reminder(person.id, day)
     with db.atomic():
-        Effect.create(key=Keys.nag(sup.id), kind="nag", sup=sup, created_at=utcnow_naive(now),
-                      done_at=utcnow_naive(now))
+        Effect.create(key=key, kind="reminder", created_at=stamp, done_at=stamp,
+                      data={"sups": [s.id for s in listed]})
+        for sup in listed:
+            Effect.create(key=Keys.nag(sup.id), kind="nag", sup=sup, created_at=stamp,
+                          done_at=stamp)
         outbox.enqueue(
-            settings, key=Keys.nag(sup.id), kind="nag", to=[sup.developer.email],
-            rendered=rendered, now=now, sup=sup, reply_to=sups.reply_to(settings, sup),
+            settings, key=key, kind="nag", to=[person.email], rendered=rendered, now=now,
+            sup=single, reply_to=addresses[0] if single else None,
             in_reply_to=request.message_id if request else None,
             references=[request.message_id] if request else None,
         )
@@ -53,10 +89,10 @@ def queue_nag(settings: Settings, sup: Sup, now: datetime) -> None:
 
 def send_nags(settings: Settings, now: datetime) -> list[Sup]:
     nagged = []
-    for sup in nag_due(now):
+    for (_person, day), listed in due_reminders(now).items():
         try:
-            queue_nag(settings, sup, now)
-            nagged.append(sup)
+            queue_reminder(settings, listed[0].developer, day, listed, now)
         except IntegrityError:
-            continue  # another worker nagged first
+            continue  # another worker reminded first
+        nagged.extend(listed)
     return nagged

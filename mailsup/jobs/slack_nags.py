@@ -73,10 +73,10 @@ def nudge_hr(settings: Settings, client, now: datetime) -> list[Client]:
                                         & (Effect.created_at >= utcnow_naive(now).replace(
                                             hour=0, minute=0, second=0))):
         client_row = Client.get_or_none(Client.id == digest.data.get("client"))
-        if client_row is None or not client_row.hr_id or not client_row.hr.slack:
-            continue
-        effect = _claim(Keys.slack_hr(digest.id), "slack_hr", now)
         count = len(digest.data.get("sup_ids", []))
+        if client_row is None or not client_row.hr_id or not client_row.hr.slack or not count:
+            continue  # a digest of misses only asks HR for no review
+        effect = _claim(Keys.slack_hr(digest.id), "slack_hr", now)
         text = (f"{count} SUP{'s' if count != 1 else ''} of {client_row.name} wait for your "
                 "review: see today's digest email and reply \"reviewed\".")
         if effect is not None and _dm(client, effect, client_row.hr.slack, text, now):

@@ -1,19 +1,32 @@
-"""The team digest: once a day per team, what everyone plans, on the team's clock.
+"""The team digest: one mail per person per day, covering all their teams.
 
-Built from ``outbound.context.team_members``, which has no access path to
-notes, flags or reviews.
+A team's digest is of date D, its clock's local date (its delivery manager's,
+else its first member's), and lists each member's SUP *of D* whatever their
+zone (``context.team_section``). Each recipient — every member and each
+team's delivery manager — gets one mail a day at their own local
+``team_digest_time``, with a section per team: that team's D at that instant.
+A team gets no section for a D before its first SUP or on which no member
+works; a recipient on leave gets none, and with no section, no mail.
+
+``team_digests:{person}:{day}`` records each recipient's day, mail or not,
+and the last D it covered per team, so a date is never shown twice; if a
+daylight-saving change moves a team's date on by two, the next mail carries
+both. Built from ``outbound.context``, which has no access path to notes,
+flags or reviews.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 
 from peewee import IntegrityError
 
 from mailsup.clock import Calendar, aware, local_date, local_instant, utcnow_naive
-from mailsup.config import Settings
+from mailsup.config import Schedule, Settings
 from mailsup.directory import schedule_for
-from mailsup.models import Effect, Keys, Membership, Person, Team, db
+from mailsup.models import Client, Effect, Keys, Membership, Org, Person, Team, db
 from mailsup.outbound import compose, context, messages, outbox
 from mailsup.web.links import Links
 
@@ -22,52 +35,205 @@ def team_timezone_person(team: Team) -> Person | None:
     """The team's clock: its delivery manager's, else its first member's."""
     if team.delivery_manager_id:
         return team.delivery_manager
-    first = (Person.select().join(Membership).where(Membership.team == team)
-             .order_by(Person.email).first())
-    return first
+    return (Person.select().join(Membership).where(Membership.team == team)
+            .order_by(Person.email).first())
 
 
-def team_clock_day(team: Team, at, now: datetime) -> date | None:
-    """The team's day once ``at`` has passed on its clock."""
-    clock = team_timezone_person(team)
-    if clock is None:
-        return None
-    day = local_date(now, clock.timezone)
-    if aware(now) < local_instant(day, at, clock.timezone):
-        return None
-    return day
+@dataclass
+class Teams:
+    """Every team, who is in it and who gets its digest, loaded once per tick.
+
+    Ids, zones and addresses only: a tick when nothing is due must stay cheap
+    for thousands of people; whole rows are read for the few who are due.
+    """
+
+    settings: Settings
+    teams: dict[int, Team] = field(default_factory=dict)
+    members: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    zones: dict[int, str] = field(default_factory=dict)
+    emails: dict[int, str] = field(default_factory=dict)
+    of_person: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    schedules: dict[int, Schedule] = field(default_factory=dict)
+    rows: dict[int, Person] = field(default_factory=dict)
+
+    def schedule(self, team: Team) -> Schedule:
+        client = team.org.client
+        if client.id not in self.schedules:
+            self.schedules[client.id] = schedule_for(self.settings, client)
+        return self.schedules[client.id]
+
+    def clock(self, team: Team) -> str:
+        if team.delivery_manager_id:
+            return self.zones[team.delivery_manager_id]
+        return self.zones[min(self.members[team.id], key=lambda p: self.emails[p])]
+
+    def digest_time(self, person_id: int) -> time:
+        """A person's digest time: the earliest of their teams' clients'."""
+        return min(self.schedule(self.teams[t]).team_digest_time
+                   for t in self.of_person[person_id])
+
+    def people(self, ids: list[int]) -> list[Person]:
+        missing = [i for i in ids if i not in self.rows]
+        if missing:
+            self.rows |= {p.id: p for p in Person.select().where(Person.id.in_(missing))}
+        return [self.rows[i] for i in ids]
+
+    def person(self, person_id: int) -> Person:
+        return self.people([person_id])[0]
 
 
-def anyone_works(team: Team, day: date) -> bool:
-    """One member's public holiday (or the delivery manager's) must not cancel the
-    digest for everyone else, so the business-day test is "any member"."""
-    members = Person.select().join(Membership).where(Membership.team == team)
-    return any(Calendar.of(m).is_business_day(day) for m in members)
+def load_teams(settings: Settings) -> Teams:
+    world = Teams(settings)
+    world.teams = {t.id: t for t in Team.select(Team, Org, Client).join(Org).join(Client)}
+    for team_id, person_id, email, tz in (Membership.select(
+            Membership.team, Person.id, Person.email, Person.timezone).join(Person).tuples()):
+        world.members[team_id].append(person_id)
+        world.zones[person_id], world.emails[person_id] = tz, email
+        world.of_person[person_id].add(team_id)
+    managers = {t.delivery_manager_id for t in world.teams.values() if t.delivery_manager_id}
+    for person_id, email, tz in Person.select(Person.id, Person.email, Person.timezone).where(
+            Person.id.in_(list(managers))).tuples():
+        world.zones[person_id], world.emails[person_id] = tz, email
+    for team in world.teams.values():
+        if team.delivery_manager_id and world.members[team.id]:
+            world.of_person[team.delivery_manager_id].add(team.id)
+    return world
+
+
+def due_people(world: Teams, now: datetime) -> dict[int, date]:
+    """Recipients whose digest time has come today, and have no record for today yet."""
+    due, local = {}, {}
+    for person_id in world.of_person:
+        tz, at = world.zones[person_id], world.digest_time(person_id)
+        if (tz, at) not in local:  # once per zone and time, not per person
+            day = local_date(now, tz)
+            local[(tz, at)] = day if aware(now) >= local_instant(day, at, tz) else None
+        if local[(tz, at)] is not None:
+            due[person_id] = local[(tz, at)]
+    keys = [Keys.team_digests(p, d) for p, d in due.items()]
+    done = {e.key for e in Effect.select(Effect.key).where(Effect.key.in_(keys))} if keys \
+        else set()
+    return {p: d for p, d in due.items() if Keys.team_digests(p, d) not in done}
+
+
+def earlier_records(due: dict[int, date]) -> dict[int, Effect]:
+    """Each recipient's record of one of the two days before (the latest)."""
+    keys = {Keys.team_digests(p, d - timedelta(days=back)): p for p, d in due.items()
+            for back in (1, 2)}
+    found: dict[int, Effect] = {}
+    for effect in Effect.select().where(Effect.key.in_(list(keys))).order_by(Effect.id):
+        found[keys[effect.key]] = effect
+    return found
+
+
+NOBODY_WORKS = "nobody works"  # a date settled without a section, unlike "no SUP yet"
+
+
+class Sections:
+    """Each (team, D) section computed once per tick, whoever it is for."""
+
+    def __init__(self, world: Teams, now: datetime):
+        self.world, self.now, self.made = world, now, {}
+
+    def get(self, team: Team, day: date) -> dict | str | None:
+        """The section; ``NOBODY_WORKS``; or None before the team's first SUP."""
+        if (team.id, day) not in self.made:
+            self.made[(team.id, day)] = self._make(team, day)
+        return self.made[(team.id, day)]
+
+    def _make(self, team: Team, day: date) -> dict | str | None:
+        members = self.world.people(self.world.members[team.id])
+        # One member's holiday must not cancel everyone's digest: "any member works".
+        if not any(Calendar.of(m).is_business_day(day) for m in members):
+            return NOBODY_WORKS
+        first = context.first_sup_day(team)
+        if first is None or day < first:
+            return None
+        return context.team_section(team, day, self.now, self.world.schedule(team).sup_time)
+
+
+def covered_of(record: Effect | None) -> dict[int, date]:
+    data = record.data if record is not None else {}
+    return {int(k): date.fromisoformat(v) for k, v in (data.get("covered") or {}).items()}
+
+
+def plan(world: Teams, sections: Sections, person_id: int, day: date, record: Effect | None,
+         ) -> tuple[list[dict], dict[int, date]]:
+    """The sections of one recipient's mail of their ``day``, and what it covers per team.
+
+    Each team's D is its clock's date at the recipient's digest time that day (not
+    at the tick that sends it, which may come late). A date is covered once shown,
+    or once it is settled that nobody works then; before a team's first SUP it is
+    not, so a team that starts later that day is not skipped.
+    """
+    person = world.person(person_id)
+    at = local_instant(day, world.digest_time(person_id), person.timezone)
+    covered, chosen = covered_of(record), []
+    consecutive = record is not None and record.key == Keys.team_digests(
+        person_id, day - timedelta(days=1))
+    # Someone on leave is not mailed their teams' plans; back, they get the current ones.
+    away = Calendar.of(person).on_leave(day)
+    teams = sorted((world.teams[t] for t in world.of_person[person_id]),
+                   key=lambda t: (t.org.client.name, t.name))
+    for team in teams:
+        d, last = local_date(at, world.clock(team)), covered.get(team.id)
+        # A daylight-saving change can move a team's date on by two between two days.
+        days = [d - timedelta(days=1), d] if consecutive and last == d - timedelta(days=2) \
+            else [d]
+        for one in (x for x in days if last is None or x > last):
+            section = NOBODY_WORKS if away else sections.get(team, one)
+            if isinstance(section, dict):
+                chosen.append(section)
+            if section is not None:
+                covered[team.id] = max(one, covered.get(team.id, one))
+    return chosen, covered
+
+
+def send_one(settings: Settings, person: Person, day: date, chosen: list[dict],
+             covered: dict[int, date], now: datetime) -> Effect | None:
+    key, stamp = Keys.team_digests(person.id, day), utcnow_naive(now)
+    rendered = compose.render(messages.team_digest(person, chosen, Links.of(settings))) \
+        if chosen else None
+    data = {"to": person.email, "sections": [[s["team_id"], str(s["day"])] for s in chosen],
+            "covered": {str(k): str(v) for k, v in covered.items()}}
+    try:
+        with db.atomic():
+            effect = Effect.create(key=key, kind="team_digests", created_at=stamp,
+                                   done_at=stamp, data=data)
+            if rendered is not None:
+                outbox.enqueue(settings, key=key, kind="team_digest", to=[person.email],
+                               rendered=rendered, now=now)
+    except IntegrityError:
+        return None  # another worker recorded this day first
+    return effect if rendered is not None else None
 
 
 def send_team_digests(settings: Settings, now: datetime) -> list[Effect]:
-    sent = []
-    for team in Team.select():
-        client = team.org.client
-        schedule = schedule_for(settings, client)
-        day = team_clock_day(team, schedule.team_digest_time, now)
-        key = Keys.team_digest(team.id, day)
-        # Sent already is the common case all afternoon: check it before the
-        # per-member calendars, which cost a query each.
-        if day is None or Effect.get_or_none(Effect.key == key) or not anyone_works(team, day):
-            continue
-        entries = context.team_members(team, day, now, schedule.sup_time)
-        to = sorted({e["email"] for e in entries}
-                    | ({team.delivery_manager.email} if team.delivery_manager_id else set()))
-        rendered = compose.render(messages.team_digest(team, client, day, entries,
-                                                           Links.of(settings)))
-        try:
-            with db.atomic():
-                effect = Effect.create(key=key, kind="team_digest", created_at=utcnow_naive(now),
-                                       done_at=utcnow_naive(now), data={"to": to})
-                outbox.enqueue(settings, key=key, kind="team_digest", to=to,
-                               rendered=rendered, now=now)
-        except IntegrityError:
-            continue
-        sent.append(effect)
+    world = load_teams(settings)
+    due = due_people(world, now)
+    if not due:
+        return []
+    records, sections, sent = earlier_records(due), Sections(world, now), []
+    for person_id, day in sorted(due.items()):
+        chosen, covered = plan(world, sections, person_id, day, records.get(person_id))
+        effect = send_one(settings, world.person(person_id), day, chosen, covered, now)
+        if effect is not None:
+            sent.append(effect)
     return sent
+
+
+def sections_for(settings: Settings, person: Person, now: datetime) -> list[dict]:
+    """What the person's digest of today says: as recorded if it went out, else as it
+    would go now (``mailsup preview`` shows exactly this)."""
+    world, day = load_teams(settings), local_date(now, person.timezone)
+    record = Effect.get_or_none(Effect.key == Keys.team_digests(person.id, day))
+    if record is not None:
+        sections = Sections(world, aware(record.created_at))
+        return [s for team_id, d in record.data.get("sections", [])
+                if team_id in world.teams
+                and isinstance(s := sections.get(world.teams[team_id], date.fromisoformat(d)),
+                               dict)]
+    if person.id not in world.of_person:
+        return []
+    earlier = earlier_records({person.id: day}).get(person.id)
+    return plan(world, Sections(world, now), person.id, day, earlier)[0]

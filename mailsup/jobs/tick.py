@@ -18,7 +18,16 @@ from peewee import DatabaseError, InterfaceError
 from mailsup.clock import utc_now, utcnow_naive
 from mailsup.config import Settings
 from mailsup.inbound import runner
-from mailsup.jobs import create_sups, hr_digests, nags, overdue_reviews, slack_nags, team_digests
+from mailsup.jobs import (
+    create_sups,
+    hr_digests,
+    missed,
+    nags,
+    overdue_reviews,
+    slack_nags,
+    team_digests,
+    weekly_summaries,
+)
 from mailsup.models import TickRun, db
 from mailsup.outbound import sender
 
@@ -32,9 +41,11 @@ Job = Callable[[Settings, datetime], list]
 JOBS: tuple[tuple[str, Job], ...] = (
     ("inbound", runner.process_pending),
     ("create_sups", create_sups.create_due_sups),
+    ("missed", missed.mark_missed),  # before the digests that say who missed
     ("nags", nags.send_nags),
     ("team_digests", team_digests.send_team_digests),
     ("hr_digests", hr_digests.send_hr_digests),
+    ("weekly_summaries", weekly_summaries.send_weekly_summaries),
     ("slack", slack_nags.slack_followups),
     ("overdue_reviews", overdue_reviews.overdue_reviews),
 )

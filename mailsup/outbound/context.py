@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from mailsup.clock import aware, local_date, local_instant
+from peewee import fn
+
+from mailsup.clock import Calendar, aware, local_instant
 from mailsup.models import SCHEDULING_VALUES, Membership, Person, Sup
 
 
@@ -114,40 +116,124 @@ def team_entry(person, sup: Sup | None) -> dict:
     """What teammates may see of each other's day: never an HR-only field."""
     entry = {"name": person.name, "email": person.email, "state": "none", "scheduling": None,
              "scheduling_note": None,
-             "plan_lines": [], "done": [], "blockers": None, "reason": None}
+             "plan_lines": [], "done": [], "blockers": None, "reason": None, "late": False}
     if sup is None:
         return entry
     if sup.status == "skipped":
         entry.update(state="skipped", reason=sup.skip_reason)
     elif sup.status == "open":
         entry.update(state="away" if sup.away else "open")
+    elif sup.status == "missed":
+        entry.update(state="missed")
     else:
         entry.update(state="submitted", scheduling=sup.scheduling,
                      scheduling_note=sup.scheduling_note,
                      plan_lines=(sup.plan or "").splitlines(), blockers=sup.blockers,
+                     late=bool(sup.late),
                      done=[t.removesuffix(" (expect done)") for t in tickets(sup)
                            if t.endswith("(expect done)")])
     return entry
 
 
-def team_members(team, day: date, now: datetime | None = None, sup_time=None) -> list[dict]:
-    """Each member's entry for the team digest of ``day``.
+def team_people(team) -> list[Person]:
+    return list(Person.select().join(Membership).where(Membership.team == team)
+                .order_by(Person.name))
 
-    Each member as of their own local day: west of the team's clock, today's
-    SUP may not exist yet, which is "later", not "no SUP today".
+
+def _without_sup(person: Person, day: date, now: datetime | None, sup_time) -> dict:
+    """A member with no SUP of ``day``: not working, not yet, or none (e.g. added late)."""
+    calendar = Calendar.of(person)
+    if not calendar.is_workday(day):
+        return {"state": "skipped", "reason": "not a workday"}
+    absence = calendar.absence(day)
+    if absence:
+        return {"state": "skipped", "reason": absence}
+    if now is not None and sup_time is not None and \
+            aware(now) < local_instant(day, sup_time, person.timezone):
+        return {"state": "later"}
+    return {"state": "none"}
+
+
+def team_members(team, day: date, now: datetime | None = None, sup_time=None) -> list[dict]:
+    """Each member's entry for the team's page or digest of ``day``.
+
+    Each member's SUP *of that date*, whatever their time zone: the digest of
+    Tuesday shows everyone's Tuesday. A member without one is "later" only
+    while their ``day`` morning (``sup_time``, on their clock) is still to
+    come as of ``now``; on a day they do not work they are "off".
     """
     client = team.org.client
-    members = list(Person.select().join(Membership).where(Membership.team == team)
-                   .order_by(Person.name))
-    days = {m.id: local_date(now, m.timezone) if now else day for m in members}
-    sups = {(s.developer_id, s.day): s for s in Sup.select().where(
-        (Sup.client == client) & Sup.developer.in_([m.id for m in members])
-        & Sup.day.in_(list(set(days.values()))))}
+    members = team_people(team)
+    sups = {s.developer_id: s for s in Sup.select().where(
+        (Sup.client == client) & Sup.developer.in_([m.id for m in members]) & (Sup.day == day))}
     entries = []
     for m in members:
-        entry = team_entry(m, sups.get((m.id, days[m.id])))
-        if entry["state"] == "none" and now is not None and sup_time is not None and \
-                aware(now) < local_instant(days[m.id], sup_time, m.timezone):
-            entry["state"] = "later"
+        entry = team_entry(m, sups.get(m.id))
+        if entry["state"] == "none":
+            entry.update(_without_sup(m, day, now, sup_time))
         entries.append(entry)
     return entries
+
+
+def missed_before(team, day: date) -> tuple[date | None, list[dict]]:
+    """The team's previous SUP date before ``day``, and who missed it (or answered late)."""
+    client = team.org.client
+    ids = [m.id for m in team_people(team)]
+    previous = (Sup.select(fn.MAX(Sup.day)).where((Sup.client == client)
+                                                  & Sup.developer.in_(ids) & (Sup.day < day))
+                .scalar())
+    if previous is None:
+        return None, []
+    rows = (Sup.select(Sup, Person).join(Person, on=(Sup.developer == Person.id))
+            .where((Sup.client == client) & Sup.developer.in_(ids) & (Sup.day == previous)
+                   & ((Sup.status == "missed") | (Sup.late == True)))  # noqa: E712
+            .order_by(Person.name))
+    return previous, [{"name": s.developer.name, "late": s.status != "missed"} for s in rows]
+
+
+def first_sup_day(team) -> date | None:
+    """The day of the team's first SUP for its client: no digest before it."""
+    ids = [m.id for m in team_people(team)]
+    return (Sup.select(fn.MIN(Sup.day)).where((Sup.client == team.org.client)
+                                              & Sup.developer.in_(ids)).scalar())
+
+
+def team_section(team, day: date, now: datetime | None, sup_time) -> dict:
+    """One team's part of a team digest of ``day``."""
+    entries = team_members(team, day, now, sup_time)
+    previous, missed = missed_before(team, day)
+    return {"team_id": team.id, "team_name": team.name, "client_name": team.org.client.name,
+            "org": team.org.login, "team_slug": team.slug, "day": day,
+            "day_long": day_long(day), "entries": entries,
+            "missing": [e["name"] for e in entries if e["state"] == "open"],
+            "previous_day": day_long(previous) if previous else None, "missed": missed}
+
+
+def reminder_items(sups: list[Sup], addresses: list[str]) -> list[dict]:
+    """A reminder's SUPs, each with the address that answers it."""
+    return [{"ref": s.reference, "client_name": s.client.name, "day_long": day_long(s.day),
+             "address": address} for s, address in zip(sups, addresses, strict=True)]
+
+
+def participation(sups: list[Sup]) -> dict:
+    """One person's week in counts: what a delivery manager's summary shows."""
+    counts = {"on_time": 0, "late": 0, "missed": 0, "skipped": 0, "open": 0}
+    for sup in sups:
+        if sup.status in ("submitted", "reviewed"):
+            counts["late" if sup.late else "on_time"] += 1
+        elif sup.status in counts:
+            counts[sup.status] += 1
+    return counts
+
+
+def missed_item(sup: Sup) -> dict:
+    """A missed SUP in HR's digest: who, which day, and whether a late reply came since."""
+    return {"ref": sup.reference, "developer": sup.developer.name, "email": sup.developer.email,
+            "day_long": day_long(sup.day),
+            "state": "answered late" if sup.late else "missed"}
+
+
+def overdue_item(sup: Sup) -> dict:
+    return {"id": sup.id, "ref": sup.reference, "developer": sup.developer.name,
+            "email": sup.developer.email, "day_long": day_long(sup.day),
+            "submitted": f"{sup.submitted_at:%Y-%m-%d %H:%M} UTC" if sup.submitted_at else "-"}

@@ -10,9 +10,9 @@ writes anything, and none reads an HR-only field except through
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
-from mailsup.models import Client, Person, Sup, Team
+from mailsup.models import Client, Person, Sup
 from mailsup.outbound import context, hr_context
 from mailsup.outbound.compose import Message, one_line
 from mailsup.web.links import Links
@@ -54,10 +54,28 @@ def sup_request(sup: Sup, links: Links | None = None) -> Message:
                    | {"pages": _sup_pages(sup, links, answer="Answer in the browser")})
 
 
-def nag(sup: Sup, links: Links | None = None) -> Message:
-    return Message("nag", sup_subject(sup, "Reminder: "),
-                   context.base_context(sup, "reply to this email to answer")
-                   | {"pages": _sup_pages(sup, links, answer="Answer in the browser")})
+def nag(person: Person, sups: list[Sup], addresses: list[str],
+        links: Links | None = None) -> Message:
+    """The day's one reminder: every SUP still open, each with its own reply address."""
+    first = sups[0]
+    if len(sups) == 1:
+        subject = sup_subject(first, "Reminder: ")
+        footer = "reply to this email to answer"
+    else:
+        clients = ", ".join(s.client.name for s in sups)
+        subject = f"Reminder: {len(sups)} SUPs open ({clients}) for {first.day:%a %d %b}"
+        footer = "reply to each SUP email (or write to its address) to answer it"
+    return Message("nag", subject, context.base_context(first, footer) | {
+        "first_name": context.first_name(person.name),
+        "items": context.reminder_items(sups, addresses),
+        "ref": first.reference if len(sups) == 1 else "", "pages": _nag_pages(sups, links)})
+
+
+def _nag_pages(sups: list[Sup], links: Links | None) -> list[dict]:
+    if len(sups) == 1:
+        return _sup_pages(sups[0], links, answer="Answer in the browser")
+    return pages(links, lambda go: [(f"Answer {s.reference} ({s.client.name}) in the browser",
+                                     go.answer(s.id)) for s in sups if s.id is not None])
 
 
 # How a receipt names the fields a reply changed or left as they were.
@@ -142,30 +160,93 @@ def escalation(sup: Sup, blockers: str, links: Links | None = None) -> Message:
 
 
 def hr_digest(client: Client, sups: list[Sup], previous: set[int], day: date,
-              links: Links | None = None) -> Message:
-    """``previous``: the SUP ids of the client's last digest (the others are marked new)."""
+              links: Links | None = None, missed: list[Sup] = ()) -> Message:
+    """``previous``: the SUP ids of the client's last digest (the others are marked new);
+    ``missed``: the SUPs that became missed since then."""
     count = len(sups)
-    return Message("hr_digest", f"{client.name}: {count} SUP{'s' if count != 1 else ''} "
-                   f"to review ({day:%a %d %b})", {
+    what = f"{count} SUP{'s' if count != 1 else ''} to review" if count or not missed \
+        else f"{len(missed)} missed"
+    return Message("hr_digest", f"{client.name}: {what} ({day:%a %d %b})", {
                        "client_name": client.name,
                        "hr_name": context.first_name(client.hr.name),
                        "items": hr_context.hr_digest_items(sups, previous),
+                       "missed": [context.missed_item(s) for s in missed],
                        "title": f"{client.name} SUPs to review", "ref": "",
                        "footer": "reply with commands, one per line",
                        "pages": pages(links, lambda go: [("Review in the browser",
                                                          go.hr(client.slug))])})
 
 
-def team_digest(team: Team, client: Client, day: date, entries: list[dict],
+def team_digest(person: Person, sections: list[dict],
                 links: Links | None = None) -> Message:
-    """``entries``: ``context.team_members`` (never an HR-only field)."""
-    return Message("team_digest", f"{team.name} ({client.name}) plans for {day:%a %d %b}", {
-        "team_name": team.name, "client_name": client.name,
-        "day_long": context.day_long(day), "entries": entries,
-        "missing": [e["name"] for e in entries if e["state"] == "open"],
-        "title": f"{team.name} today", "ref": "", "footer": "team digest",
-        "pages": pages(links, lambda go: [("This day as a page",
-                                          go.team(team.org.login, team.slug, day))])})
+    """A person's one team digest of the day; ``sections``: ``context.team_section``
+    per team (never an HR-only field)."""
+    if len(sections) == 1:
+        one = sections[0]
+        subject = f"{one['team_name']} ({one['client_name']}) plans for {one['day']:%a %d %b}"
+        title = f"{one['team_name']} today"
+    else:
+        days = sorted({s["day"] for s in sections})
+        subject = (f"Team plans for {', '.join(f'{d:%a %d %b}' for d in days)}: "
+                   + ", ".join(f"{s['team_name']} ({s['client_name']})" for s in sections))
+        title = "Your teams today"
+    return Message("team_digest", subject, {
+        "first_name": context.first_name(person.name), "sections": sections,
+        "title": title, "ref": "", "footer": "team digest",
+        "pages": pages(links, lambda go: [
+            (f"{s['team_name']} on {s['day']:%a %d %b} as a page",
+             go.team(s["org"], s["team_slug"], s["day"])) for s in sections])})
+
+
+def weekly_summary(person: Person, start: date, sections: list[dict]) -> Message:
+    """A delivery manager's week of participation; ``start``: the Monday it begins."""
+    names = ", ".join(s["team_name"] for s in sections)
+    return Message("weekly_summary", f"Participation {start:%d %b} - "
+                   f"{start + timedelta(days=6):%d %b}: {names}", {
+                       "first_name": context.first_name(person.name), "sections": sections,
+                       "week_long": f"{context.day_long(start)} to "
+                                    f"{context.day_long(start + timedelta(days=6))}",
+                       "title": "Weekly participation", "ref": "",
+                       "footer": "weekly participation summary", "pages": []})
+
+
+def overdue_reviews(client: Client, sups: list[Sup], links: Links | None = None
+                    ) -> Message:
+    """Overdue reviews when no GitHub issue can say so (to HR and management)."""
+    count = len(sups)
+    return Message("overdue_reviews", f"{client.name}: {count} SUP review"
+                   f"{'s' if count != 1 else ''} overdue", {
+                       "client_name": client.name,
+                       "hr_name": context.first_name(client.hr.name) if client.hr_id else "",
+                       "items": [context.overdue_item(s) for s in sups],
+                       "title": f"{client.name}: overdue reviews", "ref": "",
+                       "footer": "overdue SUP reviews",
+                       "pages": pages(links, lambda go: [("Review in the browser",
+                                                         go.hr(client.slug))])})
+
+
+def away_answer(person: Person, outcome: str, written: str, *, start: date | None = None,
+                end: date | None = None, problem: str | None = None,
+                skipped: list[str] = (), reopened: list[str] = (),
+                kept: list[tuple[date, date]] = (), limit_days: int = 90,
+                links: Links | None = None) -> Message:
+    """The answer to ``away …``/``back``: ``outcome`` is "away", "back" or "refused"."""
+    if outcome == "away":
+        subject = f"Away {start:%a %d %b} - {end:%a %d %b}: no SUP mail on those days"
+    elif outcome == "back":
+        subject = "Welcome back: your SUP mail is on again"
+    else:
+        subject = f"Not changed: {written}"
+    return Message("away", subject, {
+        "first_name": context.first_name(person.name), "outcome": outcome, "written": written,
+        "start_long": context.day_long(start) if start else "",
+        "end_long": context.day_long(end) if end else "",
+        "days": (end - start).days + 1 if start and end else 0, "problem": problem,
+        "skipped": list(skipped), "reopened": list(reopened),
+        "kept": [f"{context.day_long(a)} to {context.day_long(b)}" for a, b in kept],
+        "limit_days": limit_days, "title": "Away by mail", "ref": "",
+        "footer": "automatic answer to your mail",
+        "pages": pages(links, lambda go: [("Your SUPs", go.home())])})
 
 
 def command_results(client: Client, changes: list[str], errors: list[str],

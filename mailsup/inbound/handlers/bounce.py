@@ -2,12 +2,13 @@
 
 A permanent DSN about a mail that was really sent marks that outbox row
 ``bounced``; an out-of-office reply to the Return-Path (RFC 3834) marks the
-developer's SUP away.
+developer's SUP away, and its return date sets their leave whatever mail it
+answers (a digest, a reminder).
 """
 
 from __future__ import annotations
 
-from mailsup.inbound import authenticate
+from mailsup.inbound import authenticate, away
 from mailsup.inbound.ctx import Ctx
 from mailsup.models import OutboundMessage
 
@@ -37,13 +38,17 @@ def handle(ctx: Ctx) -> None:
     """Mail to a signed bounce address that is no DSN: usually an auto-responder
     answering the Return-Path (RFC 3834), which still tells us the developer is away."""
     sent = OutboundMessage.get_or_none(OutboundMessage.id == ctx.identity.reference.ident)
-    if ctx.verdict and ctx.verdict.kind == "out_of_office" and sent is not None and sent.sup_id:
-        sup = sent.sup
-        if ctx.identity.person is not None and ctx.identity.person.id == sup.developer_id:
+    person = ctx.identity.person
+    if ctx.verdict and ctx.verdict.kind == "out_of_office" and sent is not None \
+            and person is not None and person.email in (sent.recipients or []):
+        notes = []
+        if sent.sup_id and sent.sup.developer_id == person.id:
+            sup = sent.sup
             sup.away = True
             sup.save()
             ctx.sup_id = sup.id
-            ctx.settle("ignored", "out_of_office",
-                       f"{ctx.verdict.reason}; {sup.reference} marked away (no nag)")
-            return
+            notes.append(f"{sup.reference} marked away (no nag)")
+        away.from_out_of_office(ctx, person)
+        ctx.settle("ignored", "out_of_office", ctx.verdict.reason, *notes)
+        return
     ctx.settle("ignored", "bounce", "mail to a bounce address that is not a delivery report")

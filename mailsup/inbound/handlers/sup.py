@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mailsup import sup as sups
 from mailsup.directory import repos_of
-from mailsup.inbound import autoreply
+from mailsup.inbound import autoreply, away
 from mailsup.inbound.ctx import Ctx
 from mailsup.inbound.reading import body
 from mailsup.inbound.reading import sup_reply as reply_parser
@@ -26,10 +26,13 @@ def handle(ctx: Ctx) -> None:
     if ctx.verdict.kind == "out_of_office":
         sup.away = True
         sup.save()
+        away.from_out_of_office(ctx, sup.developer)  # its return date sets leave
         ctx.settle("ignored", "out_of_office",
                    f"{ctx.verdict.reason}; {sup.reference} marked away (no nag)")
         return
-    text = body.reply_text(ctx.msg)
+    text = away.take_command(ctx, sup.developer, body.reply_text(ctx.msg))  # "away until …"
+    if text is None:
+        return
     if text.strip().lower().rstrip(".!") in HELP_WORDS:
         _send_help(ctx, sup)
         return
