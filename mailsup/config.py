@@ -75,6 +75,7 @@ class Smtp:
     outbox_dir: Path
     timeout: float
     give_up_hours: int
+    connect_timeout: float = 5.0  # connect + greeting; the packaged ini holds the default
 
 
 @dataclass(frozen=True)
@@ -314,6 +315,7 @@ def from_values(values: dict[str, dict[str, str]], path: Path) -> Settings:
             outbox_dir=_relative(path, s["outbox_dir"].strip()),
             timeout=float(_parse_int(s["timeout"], "[smtp] timeout")),
             give_up_hours=_parse_int(s["give_up_hours"], "[smtp] give_up_hours"),
+            connect_timeout=float(_parse_int(s["connect_timeout"], "[smtp] connect_timeout")),
         ),
         imap=Imap(
             host=i["host"].strip(),

@@ -273,6 +273,7 @@ class Effect(BaseModel):
                                             ``refusal``, ``help``, ``command_results``,
                                             ``away`` (leave set, ended or refused by mail)
       ``sign_in:{sign_in_token_id}``        a one-time sign-in link to the pages
+      ``check:{nonce}``                     ``mailsup check --send-to``'s test mail
 
     AutoReplyLog.address (loop protection budgets):
       ``{address}``                         answers to a known reference
@@ -383,6 +384,10 @@ class Keys:
     @staticmethod
     def sign_in(token_id: int) -> str:
         return f"sign_in:{token_id}"
+
+    @staticmethod
+    def check(nonce: str) -> str:
+        return f"check:{nonce}"
 
 
 class GithubCache(BaseModel):

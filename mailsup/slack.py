@@ -181,6 +181,11 @@ def dm_channel(client: WebClient, user_id: str, channel_cache: dict[str, str] | 
     return channel
 
 
+def auth_test(client: WebClient) -> dict:
+    """Who the token is (``auth.test``): what ``mailsup check`` shows; raises ``SlackError``."""
+    return dict(_call("auth.test", client.auth_test).data)
+
+
 def _call(method: str, func: Callable[..., SlackResponse], **kwargs: object) -> SlackResponse:
     """Run one slack_sdk call, turning every failure into a ``SlackError``."""
     try:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, date, datetime
+from pathlib import Path
+from urllib.parse import urlparse
 
 from mailsup import config as config_mod
 from mailsup import database, directory
@@ -42,10 +44,43 @@ def parse_day(value: str | None, flag: str) -> date | None:
 
 def open_settings(args, *, need_schema: bool = True) -> Settings:
     settings = config_mod.load(args.config)
+    if need_schema:
+        # Opening a SQLite file that is not there would create an empty one.
+        missing = missing_sqlite_file(settings.database)
+        if missing is not None:
+            raise UserError(f"no database at {missing}; run `mailsup init` first (it "
+                            "creates it)")
     database.bind(settings.database)
     if need_schema:
-        database.require_schema()
+        try:
+            database.require_schema()
+        except UserError as exc:
+            if database.current_version() == 0:
+                # Typically a new (or newly switched-to) database: say which one.
+                raise UserError(f"{shown_url(settings.database)} has no mailsup tables (a "
+                                "new database?); run `mailsup init` to create them") from None
+            raise exc from None
     return settings
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The SQLite file a ``database`` URL names, if it does not exist (else None)."""
+    if not url.startswith("sqlite:///"):
+        return None
+    rest = url[len("sqlite:///"):]
+    if not rest or rest == ":memory:" or Path(rest).exists():
+        return None
+    return Path(rest)
+
+
+def shown_url(url: str) -> str:
+    """A database URL fit to print: no password, no query options."""
+    parsed = urlparse(url)
+    if parsed.scheme.startswith("postgres"):
+        user = f"{parsed.username}@" if parsed.username else ""
+        port = f":{parsed.port}" if parsed.port else ""
+        return f"{parsed.scheme}://{user}{parsed.hostname or ''}{port}{parsed.path}"
+    return url
 
 
 def print_json(data) -> None:

@@ -265,3 +265,11 @@ def sign_in(person: Person, url: str, minutes: int) -> Message:
         "first_name": context.first_name(person.name), "url": url, "minutes": minutes,
         "title": "Sign in to mailsup", "ref": "",
         "footer": "you asked to sign in; ignore this mail if you did not", "pages": []})
+
+
+def check_mail(address: str, round_trip: str | None, at: str) -> Message:
+    """``mailsup check --send-to``: proof that mail leaves (and, via IMAP, comes back)."""
+    return Message("check", "mailsup check: test mail", {
+        "address": address, "round_trip": round_trip, "at": at,
+        "title": "mailsup test mail", "ref": "",
+        "footer": "sent by `mailsup check --send-to`; nothing to do", "pages": []})

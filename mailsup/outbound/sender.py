@@ -158,7 +158,9 @@ class Relay:
         if self.client is None:
             client = _smtp_client(self.settings.smtp)
             try:
-                await client.connect()
+                # Short: a relay port speaking another protocol (or a black hole)
+                # costs connect_timeout, not the per-command timeout, per tick.
+                await client.connect(timeout=self.settings.smtp.connect_timeout)
             except Exception as exc:  # noqa: BLE001 - any connect failure is temporary
                 for row in rows:
                     settle(row, Outcome(False, error=f"cannot reach relay: {exc}"))

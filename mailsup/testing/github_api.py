@@ -139,6 +139,9 @@ class GitHubDouble:
 
     def __init__(self, token: str | None = None, login: str = "mailsup-bot") -> None:
         self.token, self.login = token, login
+        # Classic tokens: GitHub lists the token's scopes on every answer
+        # (X-OAuth-Scopes); None sends no header, as for fine-grained tokens.
+        self.scopes: str | None = None
         self.repos: dict[str, Repo] = {}
         self.orgs: dict[str, list[Team]] = {}
         self.requests: list[LoggedRequest] = []
@@ -564,6 +567,8 @@ class _Handler(BaseHTTPRequestHandler):
             status, headers, payload, counted = self._dispatch(method, parts.path, query, body)
             d.requests.append(LoggedRequest(method, parts.path, query, status, counted))
             headers.update(self._rate_headers())
+            if d.scopes is not None and status != 401:
+                headers["X-OAuth-Scopes"] = d.scopes
         data = b"" if payload is None else json.dumps(payload).encode()
         self.send_response(status)
         for k, v in headers.items():

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 @dataclass
@@ -41,12 +42,18 @@ class SinkHandler:
 
 
 class SmtpSink:
-    """An aiosmtpd relay the tests can stop and start again (a relay outage)."""
+    """An aiosmtpd relay the tests can stop and start again (a relay outage).
 
-    def __init__(self, port: int):
+    With ``users`` it offers AUTH and accepts only those logins (as a real
+    submission port does); ``tls_context`` makes it offer STARTTLS.
+    """
+
+    def __init__(self, port: int, users: dict[str, str] | None = None, tls_context=None):
         self.port = port
         self.handler = SinkHandler()
         self.controller: Controller | None = None
+        self.users = users
+        self.tls_context = tls_context
 
     @property
     def messages(self) -> list[Received]:
@@ -54,9 +61,22 @@ class SmtpSink:
 
     def start(self) -> SmtpSink:
         # A stopped Controller cannot be restarted: make a new one each time.
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        options: dict = {}
+        if self.users is not None:
+            options |= {"authenticator": self._authenticate, "auth_require_tls": False}
+        if self.tls_context is not None:
+            options["tls_context"] = self.tls_context
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
+                                     **options)
         self.controller.start()
         return self
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        login = auth_data.login.decode()
+        ok = self.users is not None and self.users.get(login) == auth_data.password.decode()
+        return AuthResult(success=ok, handled=False)
 
     def stop(self) -> None:
         if self.controller is not None:

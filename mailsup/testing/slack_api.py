@@ -210,7 +210,14 @@ class SlackDouble:
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
 
+    def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": "https://test.slack.test/", "team": "Test Team",
+                "user": "mailsup", "team_id": "T0TEST", "user_id": "U0MAILSUP",
+                "bot_id": "B0MAILSUP"}
+
+
 _API = {
+    "auth.test": SlackDouble._auth_test,
     "conversations.open": SlackDouble._conversations_open,
     "chat.postMessage": SlackDouble._chat_post_message,
 }
