@@ -13,11 +13,11 @@ import sys
 
 from peewee import DatabaseError, InterfaceError
 
-from mailsup.cli import check, directory, inbound, preview, service, sups, web
+from mailsup.cli import check, directory, inbound, outbox, preview, service, status, sups, web
 from mailsup.cli.common import EXIT_ERROR, EXIT_USAGE, configure_logging
 from mailsup.errors import UserError
 
-GROUPS = (service, check, directory, sups, preview, inbound, web)
+GROUPS = (service, check, status, outbox, directory, sups, preview, inbound, web)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,6 +20,9 @@ from mailsup.errors import UserError
 
 EXIT_USAGE = 2
 EXIT_ERROR = 1
+# sysexits' EX_TEMPFAIL: mail could not be handed to the relay and waits in the
+# outbox (retried with backoff). `tick` and `run --once` exit so, for cron to alert.
+EXIT_TEMPFAIL = 75
 
 
 def parse_now(value: str | None) -> datetime:

@@ -9,7 +9,8 @@ import sys
 
 from mailsup import config as config_mod
 from mailsup import database
-from mailsup.cli.common import EXIT_ERROR, open_settings, parse_now, print_json
+from mailsup.cli.common import EXIT_ERROR, EXIT_TEMPFAIL, open_settings, parse_now, print_json
+from mailsup.cli.outbox import last_error, waiting_after_failure
 from mailsup.demo import run_demo
 from mailsup.jobs.tick import tick
 from mailsup.service import Service, run_once
@@ -42,7 +43,28 @@ def cmd_tick(args) -> int:
               f"retrying={result.retrying} failed={result.failed}")
         for name, error in result.errors.items():
             print(f"mailsup: job {name} failed: {error}", file=sys.stderr)
-    return EXIT_ERROR if result.errors else 0
+    return exit_code(bool(result.errors), result.failed)
+
+
+def exit_code(job_failed: bool, failed_now: int) -> int:
+    """1 when a job failed; 75 when mail waits for (or was refused by) the relay; else 0.
+
+    Every tick that leaves tried-but-unsent mail behind says so, not only the one
+    whose attempt failed, so cron keeps alerting until the relay takes it.
+    """
+    if job_failed:
+        return EXIT_ERROR
+    waiting = waiting_after_failure()
+    if waiting or failed_now:
+        parts = [f"{waiting} mail(s) wait for the relay"] if waiting else []
+        if failed_now:
+            parts.append(f"{failed_now} refused for good")
+        error = " ".join(last_error().split())[:200]
+        print(f"mailsup: warning: {' and '.join(parts)}"
+              + (f" (last error: {error})" if error else "")
+              + "; see `mailsup outbox list` and `mailsup check`", file=sys.stderr)
+        return EXIT_TEMPFAIL
+    return 0
 
 
 def cmd_run(args) -> int:
@@ -57,7 +79,7 @@ def cmd_run(args) -> int:
                   f"sent={result['sent']} retrying={result['retrying']} failed={result['failed']}")
             for name, error in result["errors"].items():
                 print(f"mailsup: job {name} failed: {error}", file=sys.stderr)
-        return EXIT_ERROR if result["errors"] else 0
+        return exit_code(bool(result["errors"]), result["failed"])
     service = Service(settings, smtp=not args.no_smtp, imap=not args.no_imap,
                       web=not args.no_web)
     service.check_listen()
