@@ -165,6 +165,23 @@ def resolve_path(explicit: str | None) -> Path:
     return Path(explicit or os.environ.get("MAILSUP_CONFIG") or DEFAULT_PATH)
 
 
+def missing_file_hint(path: Path) -> str:
+    """What to do about a config path that is not there; a typo is not offered to init."""
+    import difflib
+
+    folder = path.parent
+    names = [p.name for p in folder.glob("*.ini")] if folder.is_dir() else []
+    near = difflib.get_close_matches(path.name, names, n=3, cutoff=0.6)
+    if near:
+        return (f"no config file at {path}; did you mean "
+                + " or ".join(str(folder / n) for n in near) + "?")
+    if path.name == DEFAULT_PATH:
+        where = "" if str(path) == DEFAULT_PATH else f"--config {path} "
+        return f"no config file at {path}; run `mailsup {where}init` to create one"
+    return (f"no config file at {path}; check the path (`mailsup --config {path} init` "
+            "creates a new one there)")
+
+
 def _parser() -> configparser.ConfigParser:
     return configparser.ConfigParser(
         inline_comment_prefixes=(";", "#"), interpolation=None, default_section="__none__"
@@ -185,7 +202,7 @@ def read_values(path: Path) -> dict[str, dict[str, str]]:
         with open(path, encoding="utf-8") as handle:
             parser.read_file(handle)
     except FileNotFoundError:
-        raise ConfigError(f"no config file at {path}; run `mailsup init` to create one") from None
+        raise ConfigError(missing_file_hint(path)) from None
     except IsADirectoryError:
         raise ConfigError(f"{path} is a directory; give the mailsup.ini file inside it") \
             from None

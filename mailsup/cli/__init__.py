@@ -48,7 +48,7 @@ def _accept_config_everywhere(parser: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure_logging(args.verbose or args.command in ("run", "web"), args.log_json)
+    configure_logging(args.verbose, args.log_json, service=args.command in ("run", "web"))
     try:
         return args.func(args) or 0
     except UserError as exc:

@@ -6,8 +6,10 @@ these helpers raise ``UserError`` with a line that says what to do.
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import urlparse
@@ -33,7 +35,12 @@ def parse_now(value: str | None) -> datetime:
     except ValueError:
         raise UserError(f"--now {value!r} is not ISO 8601, e.g. 2026-11-25T06:00:00+01:00") \
             from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is None:
+        # Say so: a naive 06:00 meant as Berlin time would otherwise run an hour off.
+        parsed = parsed.replace(tzinfo=UTC)
+        print(f"mailsup: note: --now {value} has no UTC offset; taken as UTC "
+              f"({parsed.isoformat()}); add +01:00 or Z to say which", file=sys.stderr)
+    return parsed
 
 
 def parse_day(value: str | None, flag: str) -> date | None:
@@ -96,8 +103,63 @@ def resolve_developer(address: str | None) -> str | None:
         return None
     person = directory.person_by_address(address)
     if person is None:
-        raise UserError(f"unknown developer {address!r}; see `mailsup directory show`")
+        raise UserError(f"unknown developer {address!r}{person_hint(address)}; see "
+                        "`mailsup directory show`")
     return person.email
+
+
+def person_hint(text: str) -> str:
+    """``; did you mean …`` for a person typed as a name, a local part or with a typo."""
+    from mailsup.models import Alias, Person
+
+    wanted = text.strip().lower()
+    people = list(Person.select())
+    by_key: dict[str, set] = {}
+    for person in people:
+        keys = {person.email, person.email.partition("@")[0], person.name.lower(),
+                *person.name.lower().split()}
+        for key in keys:
+            by_key.setdefault(key, set()).add(person)
+    for alias in Alias.select():
+        by_key.setdefault(alias.email, set()).add(alias.person)
+    found = set(by_key.get(wanted, set()))
+    if not found:
+        for key in difflib.get_close_matches(wanted, list(by_key), n=3, cutoff=0.75):
+            found |= by_key[key]
+    if not found:
+        found = {p for key, ps in by_key.items() if key.startswith(wanted) and len(wanted) >= 3
+                 for p in ps}
+    if not found:
+        return ""
+    shown = sorted(found, key=lambda p: p.email)[:3]
+    return "; did you mean " + " or ".join(f"{p.email} ({p.name})" for p in shown) + "?"
+
+
+def client_hint(text: str) -> str:
+    """``; did you mean …`` for a client typed by its name, in another case, or with a typo."""
+    from mailsup.models import Client
+
+    wanted = text.strip().lower()
+    clients = list(Client.select().order_by(Client.slug))
+    exact = [c for c in clients if wanted in (c.slug.lower(), (c.name or "").lower())]
+    near = exact or [c for c in clients if c.slug in difflib.get_close_matches(
+        wanted, [c.slug for c in clients], n=3, cutoff=0.6)] or \
+        [c for c in clients if (c.name or "").lower() in difflib.get_close_matches(
+            wanted, [(c.name or "").lower() for c in clients], n=3, cutoff=0.6)]
+    if not near:
+        return ""
+    return "; did you mean " + " or ".join(f"{c.slug} ({c.name})" for c in near[:3]) + "?"
+
+
+def resolve_client(slug: str):
+    """The client with this slug, or a UserError that suggests the one meant."""
+    from mailsup.models import Client
+
+    client = Client.get_or_none(Client.slug == slug)
+    if client is None:
+        raise UserError(f"unknown client {slug!r}{client_hint(slug)}; see "
+                        "`mailsup directory show`")
+    return client
 
 
 class JsonFormatter(logging.Formatter):
@@ -110,10 +172,43 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data)
 
 
-def configure_logging(verbose: bool, as_json: bool) -> None:
+def configure_logging(verbose: bool, as_json: bool, service: bool = False) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if as_json else logging.Formatter(
         "%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    root.setLevel(logging.INFO if verbose or service else logging.WARNING)
+    # aiosmtpd logs every connection (our own listener probe too) at INFO on
+    # "mail.log": the service's log shows it only with -v.
+    logging.getLogger("mail.log").setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+class Progress:
+    """One line on a terminal's stderr, overwritten as a long operation goes on.
+
+    Silent unless stderr is a terminal and the output is not ``--json``: a cron
+    mail or a script's log never fills with progress lines.
+    """
+
+    def __init__(self, enabled: bool, stream=None):
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.shown = False
+
+    @classmethod
+    def for_args(cls, args) -> Progress:
+        stream = sys.stderr
+        return cls(stream.isatty() and not getattr(args, "json", False), stream)
+
+    def __call__(self, text: str) -> None:
+        if self.enabled:
+            self.stream.write("\r\x1b[K" + text)
+            self.stream.flush()
+            self.shown = True
+
+    def done(self) -> None:
+        if self.enabled and self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.shown = False

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from mailsup import directory
-from mailsup.cli.common import open_settings, print_json
+from mailsup.cli.common import EXIT_ERROR, Progress, open_settings, print_json
 from mailsup.github import directory_sync
 
 
@@ -32,12 +32,22 @@ def cmd_show(args) -> int:
 
 def cmd_sync(args) -> int:
     settings = open_settings(args)
-    result = directory_sync.sync_directory(settings, progress=lambda m: print(m, file=sys.stderr))
+    progress = Progress.for_args(args)
+    try:
+        result = directory_sync.sync_directory(
+            settings, progress=lambda m: progress(f"directory sync-github: {m}"))
+    finally:
+        progress.done()
     if args.json:
         print_json(result)
     else:
         for line in result["lines"]:
             print(line)
+    if result["not_synced"]:
+        print(f"mailsup: error: {len(result['not_synced'])} org(s) not synced "
+              f"({', '.join(result['not_synced'])}); the directory keeps their previous teams "
+              "and repos; run `mailsup check` and sync again", file=sys.stderr)
+        return EXIT_ERROR
     return 0
 
 

@@ -8,7 +8,7 @@ from email import message_from_bytes, policy
 
 from peewee import InterfaceError, OperationalError
 
-from mailsup.cli.common import open_settings, parse_now, print_json
+from mailsup.cli.common import EXIT_ERROR, Progress, open_settings, parse_now, print_json
 from mailsup.clock import stamp
 from mailsup.errors import UserError
 from mailsup.inbound import runner
@@ -122,12 +122,39 @@ def cmd_show(args) -> int:
 
 def cmd_retry(args) -> int:
     settings = open_settings(args)
+    now = parse_now(args.now)
+    if args.all == (args.id is not None):
+        raise UserError("give one inbound id or --all (every quarantined message); see "
+                        "`mailsup inbound list --status quarantined`")
+    if args.all:
+        return _retry_all(settings, now, Progress.for_args(args))
     row = _row(args)
     if row.status == "applied" and not args.force:
         raise UserError(f"inbound {row.id} was already applied; use --force to run it again")
-    ctx = runner.retry(settings, row, parse_now(args.now))
+    ctx = runner.retry(settings, row, now)
     print(f"inbound {row.id}: {ctx.status} ({ctx.kind}) {'; '.join(ctx.reasons)}")
     return 0
+
+
+def _retry_all(settings, now, progress: Progress) -> int:
+    """Every quarantined message again (after a fix), with progress on a terminal."""
+    ids = [r.id for r in InboundMessage.select(InboundMessage.id)
+           .where(InboundMessage.status == "quarantined").order_by(InboundMessage.id)]
+    if not ids:
+        print("no quarantined mail to retry", file=sys.stderr)
+        return 0
+    still = 0
+    try:
+        for index, row_id in enumerate(ids, start=1):
+            progress(f"inbound retry: {index}/{len(ids)}")
+            row = InboundMessage.get_by_id(row_id)
+            ctx = runner.retry(settings, row, now)
+            still += ctx.status == "quarantined"
+            print(f"inbound {row.id}: {ctx.status} ({ctx.kind}) {'; '.join(ctx.reasons)}")
+    finally:
+        progress.done()
+    _send_answers(settings, now)
+    return EXIT_ERROR if still else 0
 
 
 def add_commands(sub) -> None:
@@ -153,7 +180,8 @@ def add_commands(sub) -> None:
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=cmd_show)
     retry = inner.add_parser("retry", help="run a stored message through the pipeline again")
-    retry.add_argument("id", type=int)
+    retry.add_argument("id", type=int, nargs="?")
+    retry.add_argument("--all", action="store_true", help="every quarantined message")
     retry.add_argument("--force", action="store_true", help="even if it was applied")
     retry.add_argument("--now", help="ISO 8601 instant (default: the clock)")
     retry.set_defaults(func=cmd_retry)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from mailsup import sup as sups
 from mailsup import tokens
-from mailsup.cli.common import open_settings, parse_now
+from mailsup.cli.common import client_hint, open_settings, parse_now, person_hint
 from mailsup.clock import Calendar, local_date, local_instant, utcnow_naive
 from mailsup.config import Settings
 from mailsup.directory import developers_of, schedule_for
@@ -54,16 +54,44 @@ class PreviewError(UserError):
     pass
 
 
-def _lookup(developer: str, client_slug: str) -> tuple[Person, Client]:
+# Mails addressed to HR, management or delivery managers: --developer may name that
+# recipient; the example SUP is then one of the client's developers'.
+RECIPIENT_KINDS = {"hr_digest": "hr", "overdue_reviews": "hr", "weekly_summary": "dm",
+                   "team_digest": "dm"}
+
+
+def _lookup(settings: Settings, developer: str, client_slug: str,
+            kind: str = "sup_request") -> tuple[Person, Client]:
     person = Person.get_or_none(Person.email == developer.strip().lower())
     if person is None:
-        raise PreviewError(f"unknown developer {developer!r}; see `mailsup directory show`")
+        raise PreviewError(f"unknown developer {developer!r}{person_hint(developer)}; see "
+                           "`mailsup directory show`")
     client = Client.get_or_none(Client.slug == client_slug)
     if client is None:
-        raise PreviewError(f"unknown client {client_slug!r}; see `mailsup directory show`")
-    if person not in developers_of(client):
-        raise PreviewError(f"{person.email} is in no team of {client.slug}")
+        raise PreviewError(f"unknown client {client_slug!r}{client_hint(client_slug)}; see "
+                           "`mailsup directory show`")
+    team_of_client = developers_of(client)
+    if person not in team_of_client:
+        if _receives(settings, person, client, RECIPIENT_KINDS.get(kind)) and team_of_client:
+            return sorted(team_of_client, key=lambda p: p.email)[0], client
+        hint = ""
+        if kind in RECIPIENT_KINDS:
+            hint = (" nor its HR worker or management" if RECIPIENT_KINDS[kind] == "hr"
+                    else " nor one of its delivery managers")
+        raise PreviewError(f"{person.email} is in no team of {client.slug}{hint}")
     return person, client
+
+
+def _receives(settings: Settings, person: Person, client: Client, role: str | None) -> bool:
+    """Whether ``person`` is a recipient of the ``role``'s mails for ``client``."""
+    if role == "hr":
+        return client.hr_id == person.id or person.email in settings.management
+    if role == "dm":
+        managers = {dm.person_id for dm in client.delivery_managers}
+        managers |= {t.delivery_manager_id for t in Team.select().join(Org)
+                     .where(Org.client == client)}
+        return person.id in managers
+    return False
 
 
 def draft_sup(settings: Settings, person: Person, client: Client, now: datetime) -> Sup:
@@ -238,7 +266,7 @@ def preview(settings: Settings, kind: str, developer: str, client_slug: str,
         if got != kind:
             raise PreviewError(f"that reply would be answered with a {got}, not a {kind}")
         return rendered
-    person, client = _lookup(developer, client_slug)
+    person, client = _lookup(settings, developer, client_slug, kind)
     return compose.render(example(settings, kind, draft_sup(settings, person, client, now), now))
 
 
@@ -262,7 +290,9 @@ def cmd_preview(args) -> int:
 
 def add_commands(sub) -> None:
     prev = sub.add_parser("preview", help="render an email without sending it")
-    prev.add_argument("--developer", required=True, help="developer's email")
+    prev.add_argument("--developer", required=True,
+                      help="developer's email (for HR, digest and summary mails also the "
+                           "recipient's: the HR worker, management, a delivery manager)")
     prev.add_argument("--client", required=True, help="client slug")
     prev.add_argument("--kind", default="sup_request",
                       help="sup_request (default), " + ", ".join(KINDS[1:]))

@@ -6,35 +6,63 @@ import argparse
 import re
 import secrets
 import sys
+import threading
+import time
 
 from mailsup import config as config_mod
 from mailsup import database
-from mailsup.cli.common import EXIT_ERROR, EXIT_TEMPFAIL, open_settings, parse_now, print_json
+from mailsup.cli.common import (
+    EXIT_ERROR,
+    EXIT_TEMPFAIL,
+    Progress,
+    open_settings,
+    parse_now,
+    print_json,
+    shown_url,
+)
 from mailsup.cli.outbox import last_error, waiting_after_failure
 from mailsup.demo import run_demo
+from mailsup.errors import UserError
 from mailsup.jobs.tick import tick
+from mailsup.models import Membership, Person
 from mailsup.service import Service, run_once
 
 
 def cmd_init(args) -> int:
     path = config_mod.resolve_path(args.config)
-    if not path.exists():
+    if path.resolve() == config_mod.PACKAGED:
+        raise UserError(f"{path} is mailsup's packaged defaults, read before your file; init "
+                        "writes your own: `mailsup init` (./mailsup.ini) or `mailsup --config "
+                        "/etc/mailsup/mailsup.ini init`")
+    existed = path.exists()
+    if not existed:
         sample = config_mod.PACKAGED.read_text(encoding="utf-8")
         sample = re.sub(r"^secret = ", f"secret = {secrets.token_urlsafe(32)}", sample,
                         count=1, flags=re.MULTILINE)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)  # it holds the secret: not world-readable
         path.write_text(sample, encoding="utf-8")
-        print(f"wrote {path} (edit reply_address, [smtp] and [github] before going live)")
-    settings = open_settings(args, need_schema=False)
+        print(f"wrote {path} (edit reply_address, [smtp] and [github] before going live, "
+              "then run `mailsup check`)")
+    try:
+        settings = open_settings(args, need_schema=False)
+    except config_mod.ConfigError as exc:
+        if existed and "secret" in str(exc):
+            # A copy of the packaged sample: init never rewrites an operator's file.
+            raise UserError(f"{exc}; {path} looks like a copy of the sample, which init does "
+                            "not overwrite: set secret there, or move the file away and run "
+                            "`mailsup init` to write one with a random secret") from None
+        raise
     version = database.migrate()
-    print(f"database ready: {settings.database} (schema version {version})")
+    print(f"database ready: {shown_url(settings.database)} (schema version {version})")
     return 0
 
 
 def cmd_tick(args) -> int:
     settings = open_settings(args)
-    result = tick(settings, parse_now(args.now))
+    now = parse_now(args.now)
+    result = tick(settings, now, progress=TickProgress.start(args, now))
+    empty_directory_hint()
     if args.json:
         print_json(result.as_dict())
     else:
@@ -65,6 +93,49 @@ def exit_code(job_failed: bool, failed_now: int) -> int:
               + "; see `mailsup outbox list` and `mailsup check`", file=sys.stderr)
         return EXIT_TEMPFAIL
     return 0
+
+
+def empty_directory_hint() -> None:
+    """``create_sups=0`` alone does not say that nobody is there to ask."""
+    if not Membership.select().exists():
+        what = "the directory is empty" if not Person.select().exists() else \
+            "no one is in a team"
+        print(f"mailsup: note: {what}, so no SUPs are created; load people, clients and "
+              "teams with `mailsup directory load FILE.toml` (example: "
+              "mailsup/demo/directory.toml)", file=sys.stderr)
+
+
+class TickProgress:
+    """On a terminal, which job a long tick is in and for how long (silent otherwise)."""
+
+    AFTER = 1.0  # seconds: a quick tick prints nothing
+
+    def __init__(self, progress: Progress):
+        self.progress, self.job, self.started = progress, "", time.monotonic()
+        self.lock, self.stop = threading.Lock(), threading.Event()
+
+    @classmethod
+    def start(cls, args, now) -> TickProgress | None:
+        progress = Progress.for_args(args)
+        if not progress.enabled:
+            return None
+        self = cls(progress)
+        threading.Thread(target=self._show, name="progress", daemon=True).start()
+        return self
+
+    def __call__(self, job: str) -> None:
+        with self.lock:
+            self.job = job
+            if job == "":
+                self.stop.set()
+                self.progress.done()
+
+    def _show(self) -> None:
+        while not self.stop.wait(0.5):
+            elapsed = time.monotonic() - self.started
+            with self.lock:
+                if elapsed >= self.AFTER and self.job and not self.stop.is_set():
+                    self.progress(f"tick: {self.job} ({elapsed:.0f} s)")
 
 
 def cmd_run(args) -> int:

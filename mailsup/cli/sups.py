@@ -11,10 +11,16 @@ from __future__ import annotations
 import sys
 
 from mailsup import sup as sups
-from mailsup.cli.common import open_settings, parse_day, print_json, resolve_developer
+from mailsup.cli.common import (
+    open_settings,
+    parse_day,
+    print_json,
+    resolve_client,
+    resolve_developer,
+)
 from mailsup.clock import stamp
 from mailsup.errors import UserError
-from mailsup.models import SUP_STATUSES, Client, Sup
+from mailsup.models import SUP_STATUSES, Sup
 
 
 def sup_as_dict(sup: Sup, *, footprint: bool = True) -> dict:
@@ -57,10 +63,15 @@ def sup_as_dict(sup: Sup, *, footprint: bool = True) -> dict:
     return data
 
 
+SUP_LIST_HEADER = (f"{'id':>6}  {'day':<10}  {'client':<12} {'developer':<28} {'status':<9} "
+                   "plan")
+
+
 def sup_line(sup: Sup) -> str:
     plan = (sup.plan or "").splitlines()[0][:50] if sup.plan else ""
+    marks = "".join(m for m, on in (("(late) ", sup.late), ("(away) ", sup.away)) if on)
     return (f"{sup.id:>6}  {sup.day}  {sup.client.slug:<12} {sup.developer.email:<28} "
-            f"{sup.status:<9} {'(late) ' if sup.late else ''}{plan}")
+            f"{sup.status:<9} {marks}{plan}")
 
 
 def sup_text(sup: Sup) -> str:
@@ -107,8 +118,7 @@ def cmd_list(args) -> int:
     open_settings(args)
     developer = resolve_developer(args.developer)
     if args.client:
-        if Client.get_or_none(Client.slug == args.client) is None:
-            raise UserError(f"unknown client {args.client!r}; see `mailsup directory show`")
+        resolve_client(args.client)
     rows = list(sups.select_sups(args.client, developer, args.status,
                                    parse_day(args.since, "--since"),
                                    parse_day(args.until, "--until")))
@@ -116,7 +126,8 @@ def cmd_list(args) -> int:
         print("no SUPs match", file=sys.stderr)
     if args.json:
         print_json([sup_as_dict(s, footprint=False) for s in rows])
-    else:
+    elif rows:
+        print(SUP_LIST_HEADER)
         for sup in rows:
             print(sup_line(sup))
     return 0

@@ -22,7 +22,7 @@ def sync_directory(settings: Settings, progress: Callable[[str], None] = lambda 
     gh = api.client_for(settings)
     if gh is None:
         raise UserError("[github] token is empty; set it (or MAILSUP_GITHUB_TOKEN) to sync")
-    lines, unknown = [], set()
+    lines, unknown, not_synced = [], set(), []
     people = {p.github.lower(): p for p in Person.select() if p.github}
     orgs = list(Org.select().order_by(Org.login))
     for index, org in enumerate(orgs, start=1):
@@ -31,12 +31,14 @@ def sync_directory(settings: Settings, progress: Callable[[str], None] = lambda 
             data = fetch_org_directory(gh, org.login)
         except (GitHubUnavailable, GitHubRequestError) as exc:
             lines.append(f"org {org.login}: not synced: {exc}")
+            not_synced.append(org.login)
             continue
         lines.extend(_apply_org(org, data, people, unknown))
     if unknown:
         lines.append("GitHub members not in the directory (add them to [[people]] with an "
                      "email and time zone): " + ", ".join(sorted(unknown)))
-    return {"lines": lines or ["directory already in sync"], "unknown_logins": sorted(unknown)}
+    return {"lines": lines or ["directory already in sync"], "unknown_logins": sorted(unknown),
+            "not_synced": not_synced}
 
 
 def _apply_org(org: Org, data: dict, people: dict[str, Person], unknown: set[str]) -> list[str]:

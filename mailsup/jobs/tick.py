@@ -66,14 +66,20 @@ class TickReport:
                 "sent": self.sent, "retrying": self.retrying, "failed": self.failed}
 
 
-def tick(settings: Settings, now: datetime, *, send: bool = True) -> TickReport:
+def tick(settings: Settings, now: datetime, *, send: bool = True,
+         progress: Callable[[str], None] | None = None) -> TickReport:
+    """``progress`` (the CLI's, on a terminal) hears each job's name as it starts, "" at the end."""
     report, started, clock = TickReport(now), utc_now(), time.monotonic()
     for name, job in JOBS:
+        if progress:
+            progress(name)
         try:
             report.done[name] = len(job(settings, now) or [])
         except Exception as exc:  # noqa: BLE001 - one broken job must not stop the day
             _failed(report, name, exc)
     if send:
+        if progress:
+            progress("sending")
         try:
             flushed = sender.flush(settings, now)
         except Exception as exc:  # noqa: BLE001 - rows stay pending for the next tick
@@ -82,6 +88,8 @@ def tick(settings: Settings, now: datetime, *, send: bool = True) -> TickReport:
             report.sent, report.retrying, report.failed = (
                 len(flushed.sent), len(flushed.retrying), len(flushed.failed))
     report.seconds = time.monotonic() - clock
+    if progress:
+        progress("")
     _record(report, started)
     return report
 
