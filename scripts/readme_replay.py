@@ -96,7 +96,8 @@ class Operator:
         done = subprocess.run(argv, cwd=self.dir, env=self.env, input=stdin,
                               capture_output=True, timeout=300)
         out, err = done.stdout.decode(), done.stderr.decode()
-        self.log.append(f"$ mailsup {shlex.join(args)}\n{out}{err}")
+        shown = out if len(out) < 2000 else out[:2000] + "…\n"
+        self.log.append(f"$ mailsup {shlex.join(args)}\n{shown}{err}")
         if done.returncode != 0:
             raise ReplayError(f"`mailsup {shlex.join(args)}` exited {done.returncode}:\n"
                               f"{out}{err}")

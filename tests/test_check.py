@@ -218,3 +218,46 @@ def test_send_to_with_the_relay_down_says_so(good, relay, capsys):
     assert code == 1
     assert any(line.startswith("✗ test mail: outbox") and "mailsup outbox show" in line
                for line in fails(out)), out
+
+
+@pytest.fixture
+def tls_relay(tmp_path, monkeypatch):
+    """A relay offering STARTTLS with a certificate for 127.0.0.1 that this host trusts."""
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "relay.crt", tmp_path / "relay.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client's trust store: this cert
+    sink = SmtpSink(free_port(), users={RELAY_USER: RELAY_PASSWORD}, tls_context=context)
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.mark.parametrize("security, needle", [
+    ("starttls", "✓ relay: 127.0.0.1:{port} answered (starttls), STARTTLS done, logged in as "
+                 "mailsup"),
+    ("tls", "✗ relay: TLS with 127.0.0.1:{port} failed"),
+])
+def test_relay_starttls_and_a_tls_mismatch(tmp_path, sqlite_path, tls_relay, capsys,
+                                           security, needle):
+    path = write_config(tmp_path / "mailsup.ini", sqlite_path, tls_relay.port,
+                        f"username = {RELAY_USER}\npassword = {RELAY_PASSWORD}\n"
+                        "connect_timeout = 2\n")
+    path.write_text(path.read_text().replace("security = none", f"security = {security}"))
+    assert main(["--config", str(path), "init"]) == 0
+    capsys.readouterr()
+    code, out, _ = check(path, capsys=capsys)
+    assert needle.format(port=tls_relay.port) in out, out
+    assert code == (0 if security == "starttls" else 1)
+
+
+@pytest.fixture
+def sqlite_path(db_url):
+    """One database is enough for the TLS handshake: conftest deselects the other."""
+    return db_url
