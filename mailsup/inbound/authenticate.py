@@ -109,20 +109,51 @@ def may_act_as_hr(settings: Settings, identity: Identity, client: Client) -> boo
     return identity.person is not None and client.hr_id == identity.person.id
 
 
-def dmarc_ok(settings: Settings, msg: EmailMessage) -> tuple[bool, str]:
-    """With ``require_dmarc``, trust only our own MTA's Authentication-Results."""
-    if not settings.inbound.require_dmarc:
-        return True, ""
+def _ours(settings: Settings, msg: EmailMessage) -> list:
+    """Our MTA's Authentication-Results, top first (unparsable ones prove nothing)."""
     import authres
 
+    found = []
     for value in msg.get_all("Authentication-Results", []):
         try:
             parsed = authres.AuthenticationResultsHeader.parse_value(str(value))
         except Exception:  # noqa: BLE001 - an unparsable header proves nothing
             continue
-        if settings.inbound.authserv_id and parsed.authserv_id != settings.inbound.authserv_id:
-            continue
+        if (parsed.authserv_id or "").lower() == settings.inbound.authserv_id.lower():
+            found.append(parsed)
+    return found
+
+
+def _header_from(result) -> str:
+    return next((str(p.value).strip().lower() for p in result.properties
+                 if p.type == "header" and p.name == "from"), "")
+
+
+def dmarc_ok(settings: Settings, msg: EmailMessage, sender: str = "") -> tuple[bool, str]:
+    """With ``require_dmarc``, believe only our own MTA's verdict on this From.
+
+    RFC 8601 §5: a receiving MTA prepends its header, so only the topmost one
+    with our authserv-id is ours; anything below may be the sender's own.
+    Some MTAs and milters append instead, so a ``dmarc=fail`` under our id
+    counts wherever it stands. A pass covers only the domain it names in
+    ``header.from``, which must be the From's.
+    """
+    if not settings.inbound.require_dmarc:
+        return True, ""
+    ours = _ours(settings, msg)
+    for parsed in ours:
         for result in parsed.results:
-            if result.method == "dmarc":
-                return (result.result == "pass"), f"dmarc={result.result}"
-    return False, "no dmarc=pass from our authserv-id"
+            if result.method == "dmarc" and result.result != "pass":
+                return False, f"dmarc={result.result} from {settings.inbound.authserv_id}"
+    if not ours:
+        return False, f"no Authentication-Results from {settings.inbound.authserv_id}"
+    verdict = next((r for r in ours[0].results if r.method == "dmarc"), None)
+    if verdict is None:
+        return False, (f"the topmost Authentication-Results from "
+                       f"{settings.inbound.authserv_id} has no dmarc result")
+    domain = sender.rpartition("@")[2]
+    checked = _header_from(verdict)
+    if not domain or checked != domain:
+        return False, (f"dmarc=pass is for header.from={checked or '(none)'}, "
+                       f"not the From domain {domain or '(none)'}")
+    return True, "dmarc=pass"

@@ -72,7 +72,7 @@ def classify(ctx: Ctx) -> None:
 
 def identify(ctx: Ctx) -> None:
     ctx.identity = authenticate.identify(ctx.settings, ctx.msg, ctx.row.envelope_to)
-    ok, why = authenticate.dmarc_ok(ctx.settings, ctx.msg)
+    ok, why = authenticate.dmarc_ok(ctx.settings, ctx.msg, ctx.identity.sender)
     if not ok:
         ctx.settle("refused", "unauthenticated", f"DMARC required: {why}")
 

@@ -1,0 +1,94 @@
+"""Hardening, round two (issue 14): each hole an independent review got through,
+kept as a test that failed before the fix, beside a control that the genuine case
+still works."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailsup.inbound import runner
+from mailsup.inbound.store import store_raw
+from mailsup.jobs.tick import tick
+from mailsup.models import InboundMessage, Sup
+from mailsup.outbound import sender
+from mailsup.testing import at
+from mailsup.testing.replies import make_reply
+from tests.support.directory_samples import TWO_ZONES
+from tests.support.helpers import load_directory
+
+NOW = at("2026-11-25T07:00")
+OURS = "mx.mailsup.test"
+
+
+@pytest.fixture
+def world(settings, tmp_path, smtp_sink):
+    load_directory(tmp_path, TWO_ZONES)
+    tick(settings, at("2026-11-25T05:00"))
+    return settings
+
+
+@pytest.fixture
+def dmarc_world(make_settings, smtp_sink, tmp_path):
+    settings = make_settings(smtp_sink.port, extra=f"""
+        [inbound]
+        require_dmarc = yes
+        authserv_id = {OURS}
+        """)
+    load_directory(tmp_path, TWO_ZONES)
+    tick(settings, at("2026-11-25T05:00"))
+    return settings
+
+
+def receive(settings, raw, now=NOW, source="smtp", **kwargs):
+    stored = store_raw(raw, source, now, **kwargs)
+    runner.process_pending(settings, now)
+    sender.flush(settings, now)
+    return InboundMessage.get_by_id(stored.row.id)
+
+
+def request(sink, who="alice@example.com"):
+    return [m for m in sink.to(who) if "stand-up" in str(m["Subject"])
+            and not str(m["Subject"]).startswith(("Re:", "Reminder"))][0]
+
+
+def prepend(raw: bytes, *headers: str) -> bytes:
+    """What a receiving MTA does (RFC 8601 §5): its own headers go on top."""
+    return "".join(f"{h}\r\n" for h in headers).encode() + raw
+
+
+# --- 1. DMARC: only our MTA's topmost verdict, fail anywhere wins, header.from must match ---
+
+def test_forged_dmarc_pass_below_our_mtas_header_is_not_trusted(dmarc_world, smtp_sink):
+    forged = make_reply(request(smtp_sink), "plan: forged", headers={
+        "Authentication-Results": f"{OURS}; dmarc=pass header.from=example.com"})
+    row = receive(dmarc_world, prepend(forged, f"Authentication-Results: {OURS}; spf=none"))
+    assert row.status == "refused" and Sup.get().status == "open", row.reasons
+
+
+def test_forged_dmarc_pass_above_a_real_fail_does_not_win(dmarc_world, smtp_sink):
+    # An MTA that appends: the sender's forged header ends up above the real verdict.
+    forged = prepend(make_reply(request(smtp_sink), "plan: forged"),
+                     f"Authentication-Results: {OURS}; dmarc=pass header.from=example.com")
+    head, _, body = forged.partition(b"\n\n")
+    raw = head + f"\nAuthentication-Results: {OURS}; dmarc=fail header.from=example.com" \
+        .encode() + b"\n\n" + body
+    assert raw.count(b"Authentication-Results") == 2
+    row = receive(dmarc_world, raw)
+    assert row.status == "refused" and Sup.get().status == "open", row.reasons
+
+
+def test_dmarc_pass_for_another_domain_does_not_cover_from(dmarc_world, smtp_sink):
+    raw = prepend(make_reply(request(smtp_sink), "plan: forged"),
+                  f"Authentication-Results: {OURS}; dmarc=pass header.from=evil.example")
+    row = receive(dmarc_world, raw)
+    assert row.status == "refused" and Sup.get().status == "open", row.reasons
+    assert any("evil.example" in r for r in row.reasons), row.reasons
+
+
+def test_control_our_mtas_dmarc_pass_on_top_is_applied(dmarc_world, smtp_sink):
+    raw = prepend(make_reply(request(smtp_sink), "plan: genuine"),
+                  f"Authentication-Results: {OURS}; dkim=pass header.d=example.com; "
+                  "dmarc=pass header.from=Example.COM",
+                  "Received: from mx.example.com by mx.mailsup.test")
+    row = receive(dmarc_world, raw)
+    assert row.status == "applied", row.reasons
