@@ -92,3 +92,42 @@ def test_control_our_mtas_dmarc_pass_on_top_is_applied(dmarc_world, smtp_sink):
                   "Received: from mx.example.com by mx.mailsup.test")
     row = receive(dmarc_world, raw)
     assert row.status == "applied", row.reasons
+
+
+# --- 2. one From, one address, readable — or refused with the reason ---
+
+def with_header(raw: bytes, header: str) -> bytes:
+    """Add a header at the end of the sender's header block."""
+    head, _, body = raw.partition(b"\n\n")
+    return head + b"\n" + header.encode() + b"\n\n" + body
+
+
+def test_two_from_headers_are_refused_not_read_as_the_first(world, smtp_sink):
+    raw = with_header(make_reply(request(smtp_sink), "plan: evil"),
+                      "From: Mallory <mallory@evil.example>")
+    row = receive(world, raw)
+    assert row.status == "refused" and Sup.get().status == "open", row.reasons
+    assert any("2 From headers" in r for r in row.reasons), row.reasons
+
+
+def test_sender_less_multi_address_from_is_refused_with_the_reason(world, smtp_sink):
+    raw = make_reply(request(smtp_sink), "plan: evil",
+                     sender="alice@example.com, mallory@evil.example")
+    row = receive(world, raw)
+    assert row.status == "refused" and Sup.get().status == "open", row.reasons
+    assert any("2 addresses" in r and "no Sender" in r for r in row.reasons), row.reasons
+
+
+def test_unreadable_from_is_refused_with_the_reason(world, smtp_sink):
+    raw = make_reply(request(smtp_sink), "plan: evil").replace(
+        b"From: Alice Smith <alice@example.com>", b"From: :;<>,,@@ <alice@example.com>")
+    row = receive(world, raw)
+    assert row.status == "refused" and Sup.get().status == "open", row.reasons
+    assert any("From header could not be read" in r for r in row.reasons), row.reasons
+
+
+def test_control_one_from_with_a_quoted_comma_is_applied(world, smtp_sink):
+    raw = make_reply(request(smtp_sink), "plan: genuine",
+                     sender='"Smith, Alice" <Alice@Example.com>')
+    row = receive(world, raw)
+    assert row.status == "applied", row.reasons

@@ -92,6 +92,34 @@ def from_address(msg: EmailMessage) -> str:
     return (addresses[0].addr_spec or "").strip().lower()
 
 
+def from_problem(msg: EmailMessage, unreadable: list[str]) -> str:
+    """Why the From names no one author we could believe, or "".
+
+    Two From headers (alice first, mallory second) must not be read as the
+    first; RFC 5322 allows several addresses in one From only with a Sender,
+    and even then a reply has to come from one person.
+    """
+    if any(name.lower() == "from" for name in unreadable):
+        return "the From header could not be read; a reply must come from one plain address"
+    headers = msg.get_all("From", [])
+    if not headers:
+        return "the message has no From header"
+    if len(headers) > 1:
+        return f"the message has {len(headers)} From headers; a reply must have exactly one"
+    try:
+        header = headers[0]
+        addresses, defects = header.addresses, header.defects
+    except Exception:  # noqa: BLE001 - an unparsable From is no sender
+        return "the From header could not be read; a reply must come from one plain address"
+    if len(addresses) > 1:
+        sender = "" if msg.get("Sender") else " and there is no Sender"
+        return (f"the From header names {len(addresses)} addresses{sender}; "
+                "a reply must come from one")
+    if len(addresses) != 1 or defects or not addresses[0].addr_spec.strip("<>"):
+        return "the From header is malformed, so its address is not believed"
+    return ""
+
+
 def identify(settings: Settings, msg: EmailMessage, envelope_to: str | None) -> Identity:
     sender = from_address(msg)
     person = person_by_address(sender) if sender else None

@@ -28,6 +28,7 @@ def parse(ctx: Ctx) -> None:
     except Exception as exc:  # noqa: BLE001 - broken MIME is data, not a crash
         ctx.settle("quarantined", "unparsable", f"cannot parse message: {exc}")
         return
+    ctx.unreadable = broken
     if broken:
         ctx.reasons.append(f"unreadable header(s) ignored: {', '.join(sorted(set(broken)))}")
 
@@ -72,6 +73,10 @@ def classify(ctx: Ctx) -> None:
 
 def identify(ctx: Ctx) -> None:
     ctx.identity = authenticate.identify(ctx.settings, ctx.msg, ctx.row.envelope_to)
+    problem = authenticate.from_problem(ctx.msg, ctx.unreadable)
+    if problem:
+        ctx.settle("refused", "unauthenticated", problem)
+        return
     ok, why = authenticate.dmarc_ok(ctx.settings, ctx.msg, ctx.identity.sender)
     if not ok:
         ctx.settle("refused", "unauthenticated", f"DMARC required: {why}")
