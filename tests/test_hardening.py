@@ -131,3 +131,34 @@ def test_control_one_from_with_a_quoted_comma_is_applied(world, smtp_sink):
                      sender='"Smith, Alice" <Alice@Example.com>')
     row = receive(world, raw)
     assert row.status == "applied", row.reasons
+
+
+# --- 3. a refused twin never shadows the genuine reply's Message-ID ---
+
+RELAYED = b"Received: from mx.example by mailsup; Wed, 25 Nov 2026 07:00:01 +0000\r\n"
+
+
+def test_message_id_squatting_does_not_shadow_the_real_reply(world, smtp_sink):
+    mid = "<real-reply-1@client.example>"
+    squat = make_reply(request(smtp_sink), "plan: squat", to="sup@mailsup.test",
+                       thread=False, message_id=mid)
+    assert receive(world, squat).status == "refused"
+    row = receive(world, make_reply(request(smtp_sink), "plan: the real one", message_id=mid))
+    assert row.status == "applied", row.reasons
+    assert Sup.get().status != "open"
+
+
+def test_control_an_applied_reply_through_a_second_door_is_a_duplicate(world, smtp_sink):
+    raw = make_reply(request(smtp_sink), "plan: once", message_id="<once@client.example>")
+    assert receive(world, raw).status == "applied"
+    row = receive(world, RELAYED + raw)
+    assert (row.status, row.kind) == ("ignored", "duplicate")
+
+
+def test_control_a_refused_reply_of_the_same_sender_is_answered_once(world, smtp_sink):
+    raw = make_reply(request(smtp_sink), "scheduling: part day", message_id="<np@client.example>")
+    assert receive(world, raw).status == "refused"  # no plan: one refusal mail
+    before = len(smtp_sink.to("alice@example.com"))
+    row = receive(world, RELAYED + raw)
+    assert (row.status, row.kind) == ("ignored", "duplicate")
+    assert len(smtp_sink.to("alice@example.com")) == before

@@ -1,4 +1,4 @@
-"""The inbound pipeline: parse → dedupe → classify → authenticate → route.
+"""The inbound pipeline: parse → classify → authenticate → dedupe → route.
 
 Each step is a small function ``(ctx) -> None`` that may settle the message
 (``ctx.settle``), which stops the pipeline; ``STEPS`` names them in order, and
@@ -51,16 +51,40 @@ def drop_broken_headers(msg: EmailMessage) -> list[str]:
 
 
 def dedupe(ctx: Ctx) -> None:
-    """The same mail through two doors (IMAP and SMTP) is applied once."""
+    """The same mail through two doors (IMAP and SMTP) is applied once.
+
+    Only a twin that was applied, or one that the same sender sent with the
+    same reference and that authenticated like this one, counts: anyone can
+    put the Message-ID a real reply will carry on a mail we refuse, and that
+    refused twin must never shadow the genuine reply.
+    """
     if not ctx.row.message_id:
         return
-    twin = (InboundMessage.select(InboundMessage.id)
-            .where((InboundMessage.message_id == ctx.row.message_id)
-                   & (InboundMessage.id != ctx.row.id)
-                   & (InboundMessage.status.in_(("applied", "refused", "ignored"))))
-            .first())
-    if twin is not None:
-        ctx.settle("ignored", "duplicate", f"same Message-ID as inbound {twin.id}")
+    twins = (InboundMessage.select()
+             .where((InboundMessage.message_id == ctx.row.message_id)
+                    & (InboundMessage.id != ctx.row.id)
+                    & (InboundMessage.status.in_(("applied", "refused", "ignored"))))
+             .order_by(InboundMessage.id).limit(20))
+    for twin in twins:
+        if twin.status == "applied" or _same_authenticated_sender(ctx, twin):
+            ctx.settle("ignored", "duplicate", f"same Message-ID as inbound {twin.id}")
+            return
+
+
+def _same_authenticated_sender(ctx: Ctx, twin: InboundMessage) -> bool:
+    if twin.kind in ("duplicate", "unauthenticated"):
+        return False
+    try:
+        msg = message_from_bytes(bytes(twin.raw), policy=policy.default)
+        drop_broken_headers(msg)
+    except Exception:  # noqa: BLE001 - an unreadable twin proves nothing
+        return False
+    if authenticate.from_problem(msg, []):
+        return False
+    identity = authenticate.identify(ctx.settings, msg, twin.envelope_to)
+    mine = ctx.identity
+    return (identity.sender == mine.sender and identity.reference == mine.reference
+            and authenticate.dmarc_ok(ctx.settings, msg, identity.sender)[0])
 
 
 def classify(ctx: Ctx) -> None:
@@ -98,9 +122,9 @@ def route(ctx: Ctx) -> None:
 
 STEPS: tuple[tuple[str, Callable[[Ctx], None]], ...] = (
     ("parse", parse),
-    ("dedupe", dedupe),
     ("classify", classify),
     ("authenticate", identify),
+    ("dedupe", dedupe),  # after authenticate: a twin counts only if it was believed too
     ("route", route),
 )
 
