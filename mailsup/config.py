@@ -95,6 +95,7 @@ class Inbound:
     require_dmarc: bool
     authserv_id: str
     auto_reply_interval_minutes: int
+    message_seconds: int = 10
 
 
 @dataclass(frozen=True)
@@ -332,6 +333,7 @@ def from_values(values: dict[str, dict[str, str]], path: Path) -> Settings:
             auto_reply_interval_minutes=_parse_int(
                 inb["auto_reply_interval_minutes"], "[inbound] auto_reply_interval_minutes"
             ),
+            message_seconds=_parse_int(inb["message_seconds"], "[inbound] message_seconds"),
         ),
         schedule=schedule,
         github=Service(values["github"]["token"].strip(), values["github"]["base_url"].strip()),

@@ -162,3 +162,81 @@ def test_control_a_refused_reply_of_the_same_sender_is_answered_once(world, smtp
     row = receive(world, RELAYED + raw)
     assert (row.status, row.kind) == ("ignored", "duplicate")
     assert len(smtp_sink.to("alice@example.com")) == before
+
+
+# --- 4. per-message bounds: quarantined at once with the reason, the pipeline goes on ---
+
+def _nested(depth: int) -> bytes:
+    head = b"From: Alice Smith <alice@example.com>\nTo: sup@mailsup.test\nSubject: deep\n"
+    parts = b"plan: deep\n"
+    for level in range(depth):
+        b = f"b{level}".encode()
+        parts = (b"Content-Type: multipart/mixed; boundary=" + b + b"\n\n--" + b + b"\n"
+                 + (parts if level else b"Content-Type: text/plain\n\n" + parts)
+                 + b"\n--" + b + b"--\n")
+    return head + parts
+
+
+def _costly(shape: str, reply: bytes) -> bytes:
+    head, _, body = reply.partition(b"\n\n")
+    if shape == "newlines":
+        return head + b"\n\nplan: x\n" + b"\n" * 300_000
+    if shape == "recipients":
+        cc = b", ".join(b"sup+s%d-abcdefghijklmnop@mailsup.test" % i for i in range(150))
+        return head + b"\nCc: " + cc + b"\n\n" + body
+    if shape == "encoded_subject":
+        words = b" ".join(b"=?utf-8?q?a=C3=A9?=" for _ in range(1500))
+        return head.replace(b"\nSubject:", b"\nSubject: " + words + b"\nX-Was:", 1) + b"\n\n" + body
+    if shape == "header_count":
+        return head + b"".join(b"\nX-Junk-%d: x" % i for i in range(600)) + b"\n\n" + body
+    if shape == "mime_depth":
+        return _nested(12)
+    if shape == "html":
+        return (head.replace(b"text/plain", b"text/html") + b"\n\n<p>plan: x</p>"
+                + b"<b>a</b>" * 300_000 + b"\n")
+    if shape == "text_lines":
+        return head + b"\n\nplan: x\n" + b"y\n" * 25_000
+    raise AssertionError(shape)
+
+
+@pytest.mark.parametrize("shape", ["newlines", "recipients", "encoded_subject", "header_count",
+                                   "mime_depth", "html", "text_lines"])
+def test_costly_message_is_quarantined_at_once_and_the_pipeline_goes_on(
+        sqlite_settings, smtp_sink, tmp_path, shape):
+    import time
+
+    load_directory(tmp_path, TWO_ZONES)
+    tick(sqlite_settings, at("2026-11-25T05:00"))
+    raw = _costly(shape, make_reply(request(smtp_sink), "plan: costly"))
+    started = time.monotonic()
+    row = receive(sqlite_settings, raw, source="cli")
+    took = time.monotonic() - started
+    assert (row.status, row.kind) == ("quarantined", "too_costly"), (row.status, row.reasons)
+    assert row.reasons and row.reasons[0].startswith("not read: "), row.reasons
+    assert took < 2, f"{shape} took {took:.1f} s"
+    # Control: the genuine reply right behind it is applied.
+    genuine = receive(sqlite_settings, make_reply(request(smtp_sink), "plan: genuine"))
+    assert genuine.status == "applied", genuine.reasons
+
+
+def test_control_a_reply_with_a_big_attachment_is_within_bounds(world, smtp_sink):
+    from email import message_from_bytes, policy
+
+    msg = message_from_bytes(make_reply(request(smtp_sink), "plan: with a screenshot"),
+                             policy=policy.default)
+    msg.add_attachment(bytes(range(256)) * 8192, maintype="image", subtype="png",
+                       filename="screen.png")  # 2 MB
+    row = receive(world, msg.as_bytes())
+    assert row.status == "applied", row.reasons
+
+
+def test_message_over_the_wall_clock_budget_is_rolled_back_and_quarantined(
+        make_settings, smtp_sink, tmp_path):
+    settings = make_settings(smtp_sink.port, extra="[inbound]\nmessage_seconds = 0\n")
+    load_directory(tmp_path, TWO_ZONES)
+    tick(settings, at("2026-11-25T05:00"))
+    before = len(smtp_sink.to("alice@example.com"))
+    row = receive(settings, make_reply(request(smtp_sink), "plan: slow"))
+    assert (row.status, row.kind) == ("quarantined", "too_costly"), row.reasons
+    assert "message_seconds" in row.reasons[0]
+    assert Sup.get().status == "open" and len(smtp_sink.to("alice@example.com")) == before

@@ -9,11 +9,12 @@ one transaction.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
-from mailsup.inbound import authenticate, handlers
+from mailsup.inbound import authenticate, bounds, handlers
 from mailsup.inbound import classify as classify_mod
 from mailsup.inbound.ctx import Ctx
 from mailsup.models import Effect, InboundMessage, Keys
@@ -22,8 +23,17 @@ log = logging.getLogger(__name__)
 
 
 def parse(ctx: Ctx) -> None:
+    raw = bytes(ctx.row.raw)
+    too_costly = bounds.raw_problem(raw)
+    if too_costly:
+        ctx.settle("quarantined", "too_costly", f"not read: {too_costly}")
+        return
     try:
-        ctx.msg = message_from_bytes(bytes(ctx.row.raw), policy=policy.default)
+        ctx.msg = message_from_bytes(raw, policy=policy.default)
+        too_costly = bounds.structure_problem(ctx.msg)
+        if too_costly:
+            ctx.settle("quarantined", "too_costly", f"not read: {too_costly}")
+            return
         broken = drop_broken_headers(ctx.msg)
     except Exception as exc:  # noqa: BLE001 - broken MIME is data, not a crash
         ctx.settle("quarantined", "unparsable", f"cannot parse message: {exc}")
@@ -130,9 +140,15 @@ STEPS: tuple[tuple[str, Callable[[Ctx], None]], ...] = (
 
 
 def run(ctx: Ctx) -> None:
-    """Run the steps until one settles the message."""
+    """Run the steps until one settles the message, within the wall-clock budget."""
+    budget = ctx.settings.inbound.message_seconds
+    started = time.monotonic()
     for name, step in STEPS:
         step(ctx)
+        spent = time.monotonic() - started
+        if spent > budget:
+            raise bounds.OverBudget(f"took {spent:.1f} s by the end of {name} "
+                                    f"([inbound] message_seconds = {budget:g})")
         if ctx.status:
             log.debug("inbound %d settled at %s", ctx.row.id, name)
             return
