@@ -240,3 +240,60 @@ def test_message_over_the_wall_clock_budget_is_rolled_back_and_quarantined(
     assert (row.status, row.kind) == ("quarantined", "too_costly"), row.reasons
     assert "message_seconds" in row.reasons[0]
     assert Sup.get().status == "open" and len(smtp_sink.to("alice@example.com")) == before
+
+
+# --- 9. bidi and control characters never reach a mail or a page ---
+
+RLO, PDF, LRI = "\u202e", "\u202c", "\u2066"
+BIDI_NAME = TWO_ZONES.replace('name = "Alice Smith"', f'name = "Alice {RLO}htimS"')
+
+
+def _everything(mail) -> str:
+    parts = [str(mail["Subject"]), str(mail["To"]), mail.text]
+    html = mail.message.get_body(("html",))
+    parts.append(html.get_content() if html is not None else "")
+    return "\n".join(parts)
+
+
+def test_bidi_overrides_in_a_name_and_a_reply_do_not_reach_the_mails(settings, tmp_path,
+                                                                      smtp_sink):
+    load_directory(tmp_path, BIDI_NAME)
+    tick(settings, at("2026-11-25T05:00"))
+    sent = request(smtp_sink)
+    assert RLO not in _everything(sent)
+    row = receive(settings, make_reply(sent, f"plan: ship {RLO}moc.live@bob{PDF} today\x07\n"
+                                       f"blockers: waiting on {LRI}ops"))
+    assert row.status == "applied", row.reasons
+    receipt = [m for m in smtp_sink.to("alice@example.com") if m is not sent][-1]
+    everything = _everything(receipt)
+    assert not any(c in everything for c in (RLO, PDF, LRI, "\x07")), everything
+    # Control: the words themselves are all still there, in the order they were typed.
+    assert "ship moc.live@bob today" in receipt.text
+    escalation = [m for m in smtp_sink.messages if "Blocker:" in str(m["Subject"])]
+    assert escalation and any("Alice htimS" in _everything(m) for m in escalation)
+    for mail in smtp_sink.messages:
+        assert not any(c in _everything(mail) for c in (RLO, PDF, LRI)), mail["Subject"]
+
+
+def test_control_right_to_left_text_is_kept_as_written(world, smtp_sink):
+    row = receive(world, make_reply(request(smtp_sink), "plan: לתקן את ההתחברות اليوم"))
+    assert row.status == "applied", row.reasons
+    receipt = smtp_sink.to("alice@example.com")[-1]
+    assert "לתקן את ההתחברות اليوم" in receipt.text
+
+
+def test_bidi_overrides_in_a_reply_do_not_reach_the_pages(make_settings, tmp_path):
+    from mailsup.web.app import create_app
+    from tests.support.web import MANAGEMENT, Browser, build
+    from tests.support.web import reply as web_reply
+
+    settings = make_settings(extra="[web]\nlisten =\nbase_url = http://pages.test\n",
+                             mailsup_extra=MANAGEMENT)
+    world = build(settings, tmp_path, days=2)
+    sup = world.sup("alice")
+    web_reply(settings, sup, f"plan: fix {RLO}nigol{PDF} flow", world.now)
+    app = create_app(settings, clock=lambda: world.now, send_soon=lambda: None)
+    page = Browser(app).sign_in("alice@example.com").get(f"/sups/{sup.id}")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and "fix nigol flow" in body, body[:2000]
+    assert RLO not in body and PDF not in body
