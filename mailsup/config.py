@@ -340,3 +340,53 @@ def from_values(values: dict[str, dict[str, str]], path: Path) -> Settings:
         slack=Service(values["slack"]["token"].strip(), values["slack"]["base_url"].strip()),
         web=_web(values["web"]),
     )
+
+
+# --- files mailsup creates: HR notes and the secret live in them --------------------------
+# 0600 files and 0700 folders whatever the umask: on a shared host the database
+# and the outbox's .eml files must not be readable by every user.
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` and any missing parents as 0700 folders (existing ones are left)."""
+    missing = []
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(folder, 0o700)  # mkdir's mode passes through the umask
+    return path
+
+
+def private_file(path: Path) -> None:
+    """Create an empty 0600 file if there is none (an existing file keeps its mode)."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` as a 0600 file (replacing what was there)."""
+    fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb", closefd=False) as handle:
+            handle.write(data)
+    finally:
+        os.close(fd)
+
+
+def world_readable(path: Path) -> bool:
+    try:
+        return bool(path.stat().st_mode & 0o004)
+    except OSError:
+        return False

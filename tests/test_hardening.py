@@ -297,3 +297,66 @@ def test_bidi_overrides_in_a_reply_do_not_reach_the_pages(make_settings, tmp_pat
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and "fix nigol flow" in body, body[:2000]
     assert RLO not in body and PDF not in body
+
+
+# --- 7. files 0600 and folders 0700 whatever the umask; init warns about an open file ---
+
+def _mode(path) -> int:
+    import stat
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_database_outbox_and_mail_are_private_whatever_the_umask(tmp_path):
+    import os
+
+    from mailsup import config as config_mod
+    from mailsup import database
+    from mailsup.testing.config import write_config
+
+    old = os.umask(0)  # the worst an operator's shell can hand us
+    try:
+        path = write_config(tmp_path / "mailsup.ini", f"sqlite:///{tmp_path}/data/mailsup.db",
+                            None)
+        settings = config_mod.load(str(path))
+        database.bind(settings.database)
+        database.migrate()
+        load_directory(tmp_path, TWO_ZONES)
+        tick(settings, at("2026-11-25T05:00"))  # no relay: mail goes to the outbox folder
+        wal = tmp_path / "data" / "mailsup.db-wal"
+        assert wal.exists() and _mode(wal) == 0o600  # while open: SQLite copies the mode
+    finally:
+        os.umask(old)
+        database.db.obj.close()
+    mails = list(settings.smtp.outbox_dir.glob("*.eml"))
+    assert mails
+    assert _mode(tmp_path / "data") == 0o700
+    assert _mode(tmp_path / "data" / "mailsup.db") == 0o600
+    assert _mode(settings.smtp.outbox_dir) == 0o700
+    assert {_mode(m) for m in mails} == {0o600}
+
+
+def _cli(*args, cwd, umask=0o022):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "mailsup", *args], cwd=cwd, text=True,
+                          capture_output=True, preexec_fn=lambda: os.umask(umask), timeout=120)
+
+
+def test_init_warns_about_an_existing_world_readable_config(tmp_path):
+    from mailsup.testing.config import write_config
+
+    ini = write_config(tmp_path / "mailsup.ini", f"sqlite:///{tmp_path}/mailsup.db", None)
+    ini.chmod(0o644)
+    result = _cli("--config", str(ini), "init", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "readable by every user" in result.stderr and "chmod 600" in result.stderr
+    assert str(ini) in result.stderr
+
+
+def test_control_init_writes_private_files_and_says_nothing_about_them(tmp_path):
+    result = _cli("--config", "mailsup.ini", "init", cwd=tmp_path, umask=0)
+    assert result.returncode == 0, result.stderr
+    assert "readable" not in result.stderr
+    assert _mode(tmp_path / "mailsup.ini") == 0o600 and _mode(tmp_path / "mailsup.db") == 0o600

@@ -19,7 +19,7 @@ from pathlib import Path
 import aiosmtplib
 
 from mailsup.clock import utcnow_naive
-from mailsup.config import Settings, Smtp
+from mailsup.config import Settings, Smtp, private_dir, write_private
 from mailsup.database import is_sqlite
 from mailsup.models import OutboundMessage, db
 from mailsup.tokens import reply_address, sign
@@ -102,12 +102,12 @@ def envelope_sender(settings: Settings, row: OutboundMessage) -> str:
 
 def write_to_folder(folder: Path, rows: list[OutboundMessage],
                     record: Recorder) -> dict[int, Outcome]:
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     outcomes = {}
     for row in rows:
         path = folder / f"{row.id:08d}-{row.kind}.eml"
         tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(bytes(row.raw))
+        write_private(tmp, bytes(row.raw))  # HR digests: not for every user of the host
         tmp.replace(path)  # atomic: a reader never sees half a message
         outcomes[row.id] = Outcome(True)
         record(row, outcomes[row.id])
