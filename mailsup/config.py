@@ -135,6 +135,7 @@ class Settings:
     github: Service
     slack: Service
     web: Web
+    token_days: int = 14
 
 
 def parse_time(value: str, where: str) -> time:
@@ -227,13 +228,28 @@ def _database_url(base: Path, url: str) -> str:
 
 
 PLACEHOLDER_SECRETS = {"change-me", "changeme", "secret", "password"}
+MIN_SECRET_CHARS = 32
+MIN_SECRET_VARIETY = 12  # distinct characters: a hex secret of 32 bytes has 16
+MAKE_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def _secret_weakness(secret: str) -> str:
+    if secret.lower() in PLACEHOLDER_SECRETS:
+        return "is a placeholder"
+    if len(secret) < MIN_SECRET_CHARS:
+        return f"has {len(secret)} characters (at least {MIN_SECRET_CHARS})"
+    if len(set(secret)) < MIN_SECRET_VARIETY or secret in (secret + secret)[1:-1]:
+        return "has too little variety (repeated characters or a repeated pattern)"
+    return ""
 
 
 def _check_secret(secret: str, path: Path) -> None:
-    """Reply tokens are only as unguessable as this key."""
-    if secret.lower() in PLACEHOLDER_SECRETS or len(secret) < 8:
-        raise ConfigError(f"{path}: [mailsup] secret is a placeholder or shorter than 8 "
-                          "characters; set a long random one (or MAILSUP_SECRET)")
+    """Reply tokens are only as unguessable as this key: one received token is
+    enough to test guesses offline, so a short or patterned key falls fast."""
+    weakness = _secret_weakness(secret)
+    if weakness:
+        raise ConfigError(f"{path}: [mailsup] secret {weakness}; make a good one with "
+                          f"{MAKE_SECRET} (or set MAILSUP_SECRET)")
 
 
 def _security(value: str, where: str) -> str:
@@ -339,6 +355,7 @@ def from_values(values: dict[str, dict[str, str]], path: Path) -> Settings:
         github=Service(values["github"]["token"].strip(), values["github"]["base_url"].strip()),
         slack=Service(values["slack"]["token"].strip(), values["slack"]["base_url"].strip()),
         web=_web(values["web"]),
+        token_days=_parse_int(m["token_days"], "[mailsup] token_days"),
     )
 
 

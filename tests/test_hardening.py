@@ -360,3 +360,76 @@ def test_control_init_writes_private_files_and_says_nothing_about_them(tmp_path)
     assert result.returncode == 0, result.stderr
     assert "readable" not in result.stderr
     assert _mode(tmp_path / "mailsup.ini") == 0o600 and _mode(tmp_path / "mailsup.db") == 0o600
+
+
+# --- 8. secrets that resist an offline guess; tokens that carry their day and expire ---
+
+@pytest.mark.parametrize("secret", ["12345678", "aaaaaaaa", "change-me-now",
+                                    "long-enough-secret", "a" * 40, "ab" * 20,
+                                    "01234567890123456789012345678901"])
+def test_weak_secret_is_refused_naming_the_command_that_makes_a_good_one(tmp_path, secret):
+    from mailsup import config as config_mod
+    from mailsup.testing.config import write_config
+
+    path = write_config(tmp_path / "mailsup.ini", "sqlite:///x.db", None, secret=secret)
+    with pytest.raises(config_mod.ConfigError) as refused:
+        config_mod.load(str(path))
+    assert "[mailsup] secret" in str(refused.value)
+    assert "secrets.token_urlsafe(32)" in str(refused.value)
+
+
+@pytest.mark.parametrize("maker", ["token_urlsafe", "token_hex"])
+def test_control_a_generated_secret_is_accepted(tmp_path, maker):
+    import secrets
+
+    from mailsup import config as config_mod
+    from mailsup.testing.config import write_config
+
+    secret = getattr(secrets, maker)(32)
+    path = write_config(tmp_path / "mailsup.ini", "sqlite:///x.db", None, secret=secret)
+    assert config_mod.load(str(path)).secret == secret
+
+
+def _old_style(settings, sup_id: int) -> str:
+    """The token format before issue 14 (no day): still in people's mailboxes."""
+    import base64
+    import hashlib
+    import hmac
+
+    digest = hmac.new(settings.secret.encode(), f"mailsup:s:{sup_id}".encode(),
+                      hashlib.sha256).digest()
+    mac = base64.b32encode(digest).decode().lower()[:16]
+    local, _, domain = settings.reply_address.partition("@")
+    return f"{local}+s{sup_id}-{mac}@{domain}"
+
+
+def test_the_reply_address_carries_the_sups_day(world, smtp_sink):
+    from mailsup import tokens
+    from mailsup.testing.replies import reply_to_address
+
+    sup = Sup.get()
+    raw = tokens.token_from_address(world.reply_address, reply_to_address(request(smtp_sink)))
+    assert tokens.verify(world.secret, raw) == tokens.Token("s", sup.id, sup.day)
+    assert len(reply_to_address(request(smtp_sink)).partition("@")[0]) <= 64
+
+
+@pytest.mark.parametrize("old_format", [False, True], ids=["token", "old-token"])
+def test_a_reply_after_token_days_gets_this_sup_is_closed(world, smtp_sink, old_format):
+    to = _old_style(world, Sup.get().id) if old_format else None
+    late = at("2026-12-10T07:00")  # the SUP's day was 25 Nov: 15 days
+    before = len(smtp_sink.to("alice@example.com"))
+    row = receive(world, make_reply(request(smtp_sink), "plan: late", to=to, thread=False),
+                  now=late)
+    assert (row.status, row.kind) == ("refused", "expired"), row.reasons
+    assert Sup.get().plan is None
+    (answer,) = smtp_sink.to("alice@example.com")[before:]
+    assert "this SUP is closed" in answer.text and "14 days" in answer.text
+
+
+@pytest.mark.parametrize("old_format", [False, True], ids=["token", "old-token"])
+def test_control_a_reply_within_token_days_is_applied(world, smtp_sink, old_format):
+    to = _old_style(world, Sup.get().id) if old_format else None
+    row = receive(world, make_reply(request(smtp_sink), "plan: in time", to=to, thread=False),
+                  now=at("2026-12-08T07:00"))
+    assert row.status == "applied", row.reasons
+

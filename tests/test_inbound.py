@@ -282,7 +282,8 @@ def test_cli_door_files_and_stdin(world, smtp_sink, tmp_path):
 
 def test_cli_door_tempfails_when_store_is_down(tmp_path):
     (tmp_path / "mailsup.ini").write_text(
-        "[mailsup]\ndatabase = postgresql://nobody@127.0.0.1:1/none\nsecret = long-enough-secret\n"
+        "[mailsup]\ndatabase = postgresql://nobody@127.0.0.1:1/none\n"
+        "secret = long-enough-secret-Vq3xT8mKp2Lw9Zr4\n"
         "reply_address = sup@example.com\n")
     proc = subprocess.run([sys.executable, "-m", "mailsup", "--config",
                            str(tmp_path / "mailsup.ini"), "inbound", "deliver", "-"],

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import getaddresses
 
 from mailsup import tokens
 from mailsup.config import Settings
 from mailsup.directory import person_by_address
-from mailsup.models import Client, Keys, OutboundMessage, Person
+from mailsup.models import Client, Effect, Keys, OutboundMessage, Person, Sup
 
 _SUBJECT_REF = re.compile(r"\[SUP (\d+)\]", re.IGNORECASE)
 _MSGID = re.compile(r"<[^<>\s]+>")
@@ -28,6 +29,7 @@ class Reference:
     kind: str  # "sup" | "hr_digest" | "bounce"
     ident: int
     via: str  # "token" | "thread"
+    day: date | None = None  # the day a token carries (None: older token, or a thread)
 
 
 @dataclass
@@ -54,7 +56,7 @@ def token_reference(settings: Settings, addresses: list[str]) -> Reference | Non
             continue
         token = tokens.verify(settings.secret, raw)
         if token is not None:
-            return Reference(tokens.KINDS[token.kind], token.ident, "token")
+            return Reference(tokens.KINDS[token.kind], token.ident, "token", token.day)
     return None
 
 
@@ -129,6 +131,26 @@ def identify(settings: Settings, msg: EmailMessage, envelope_to: str | None) -> 
     bad = reference is None and any(
         tokens.token_from_address(settings.reply_address, a) for a in addresses)
     return Identity(sender, person, reference, int(match.group(1)) if match else None, bad)
+
+
+def closed_since(settings: Settings, reference: Reference | None, now: datetime) -> date | None:
+    """The day of a reference older than ``[mailsup] token_days``, else None.
+
+    Tokens from before days were signed (and replies that only thread to our
+    mail) take the day of what they name, so they keep working for the window.
+    """
+    if reference is None:
+        return None
+    day = reference.day
+    if day is None and reference.kind == "sup":
+        sup = Sup.get_or_none(Sup.id == reference.ident)
+        day = sup.day if sup is not None else None
+    elif day is None and reference.kind == "hr_digest":
+        effect = Effect.get_or_none(Effect.id == reference.ident)
+        day = effect.created_at.date() if effect is not None else None
+    if day is None or now.date() <= day + timedelta(days=settings.token_days):
+        return None
+    return day
 
 
 def may_act_as_hr(settings: Settings, identity: Identity, client: Client) -> bool:

@@ -123,6 +123,10 @@ def route(ctx: Ctx) -> None:
                    "its notes, flags and amendments are not repeated")
         return
     reference = ctx.identity.reference
+    closed = authenticate.closed_since(ctx.settings, reference, ctx.now)
+    if closed is not None:
+        handlers.sup.closed(ctx, closed)
+        return
     handler = handlers.ROUTES.get(reference.kind if reference else None,
                                   handlers.unreferenced.handle)
     handler(ctx)

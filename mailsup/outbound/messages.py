@@ -265,3 +265,11 @@ def sign_in(person: Person, url: str, minutes: int) -> Message:
         "first_name": context.first_name(person.name), "url": url, "minutes": minutes,
         "title": "Sign in to mailsup", "ref": "",
         "footer": "you asked to sign in; ignore this mail if you did not", "pages": []})
+
+
+def sup_closed(sup: Sup, days: int, answering: str | None = None,
+               links: Links | None = None) -> Message:
+    """The answer to a reply whose address is older than ``[mailsup] token_days``."""
+    return Message("sup_closed", reply_subject(answering or sup_subject(sup)),
+                   context.base_context(sup, "automatic answer")
+                   | {"days": days, "pages": pages(links, lambda go: [("Your SUPs", go.home())])})

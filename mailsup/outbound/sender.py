@@ -97,7 +97,8 @@ def _mark_sending(ids: list[int], lease: datetime) -> None:
 def envelope_sender(settings: Settings, row: OutboundMessage) -> str:
     # Per-message envelope sender: a bounce names the exact mail that failed.
     # Signed, so nobody can claim that our mail bounced without having it.
-    return reply_address(settings.reply_address, sign(settings.secret, "b", row.id))
+    return reply_address(settings.reply_address, sign(settings.secret, "b", row.id,
+                                                     row.created_at))
 
 
 def write_to_folder(folder: Path, rows: list[OutboundMessage],
