@@ -58,7 +58,7 @@ class Workspace:
 def write_ini(path: Path, smtp_port: int | None) -> Path:
     """The tests' minimal config; an empty host writes .eml files instead."""
     return write_config(path, f"sqlite:///{path.parent / 'mailsup.db'}", smtp_port,
-                        secret="bench-secret")
+                        secret="bench-secret-Vq3xT8mKp2Lw9Zr4Hn6B")
 
 
 @contextmanager

@@ -96,6 +96,7 @@ class Inbound:
     require_dmarc: bool
     authserv_id: str
     auto_reply_interval_minutes: int
+    message_seconds: int = 10
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ class Settings:
     github: Service
     slack: Service
     web: Web
+    token_days: int = 14
 
 
 def parse_time(value: str, where: str) -> time:
@@ -244,13 +246,28 @@ def _database_url(base: Path, url: str) -> str:
 
 
 PLACEHOLDER_SECRETS = {"change-me", "changeme", "secret", "password"}
+MIN_SECRET_CHARS = 32
+MIN_SECRET_VARIETY = 12  # distinct characters: a hex secret of 32 bytes has 16
+MAKE_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def _secret_weakness(secret: str) -> str:
+    if secret.lower() in PLACEHOLDER_SECRETS:
+        return "is a placeholder"
+    if len(secret) < MIN_SECRET_CHARS:
+        return f"has {len(secret)} characters (at least {MIN_SECRET_CHARS})"
+    if len(set(secret)) < MIN_SECRET_VARIETY or secret in (secret + secret)[1:-1]:
+        return "has too little variety (repeated characters or a repeated pattern)"
+    return ""
 
 
 def _check_secret(secret: str, path: Path) -> None:
-    """Reply tokens are only as unguessable as this key."""
-    if secret.lower() in PLACEHOLDER_SECRETS or len(secret) < 8:
-        raise ConfigError(f"{path}: [mailsup] secret is a placeholder or shorter than 8 "
-                          "characters; set a long random one (or MAILSUP_SECRET)")
+    """Reply tokens are only as unguessable as this key: one received token is
+    enough to test guesses offline, so a short or patterned key falls fast."""
+    weakness = _secret_weakness(secret)
+    if weakness:
+        raise ConfigError(f"{path}: [mailsup] secret {weakness}; make a good one with "
+                          f"{MAKE_SECRET} (or set MAILSUP_SECRET)")
 
 
 def _security(value: str, where: str) -> str:
@@ -351,9 +368,61 @@ def from_values(values: dict[str, dict[str, str]], path: Path) -> Settings:
             auto_reply_interval_minutes=_parse_int(
                 inb["auto_reply_interval_minutes"], "[inbound] auto_reply_interval_minutes"
             ),
+            message_seconds=_parse_int(inb["message_seconds"], "[inbound] message_seconds"),
         ),
         schedule=schedule,
         github=Service(values["github"]["token"].strip(), values["github"]["base_url"].strip()),
         slack=Service(values["slack"]["token"].strip(), values["slack"]["base_url"].strip()),
         web=_web(values["web"]),
+        token_days=_parse_int(m["token_days"], "[mailsup] token_days"),
     )
+
+
+# --- files mailsup creates: HR notes and the secret live in them --------------------------
+# 0600 files and 0700 folders whatever the umask: on a shared host the database
+# and the outbox's .eml files must not be readable by every user.
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` and any missing parents as 0700 folders (existing ones are left)."""
+    missing = []
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(folder, 0o700)  # mkdir's mode passes through the umask
+    return path
+
+
+def private_file(path: Path) -> None:
+    """Create an empty 0600 file if there is none (an existing file keeps its mode)."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` as a 0600 file (replacing what was there)."""
+    fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb", closefd=False) as handle:
+            handle.write(data)
+    finally:
+        os.close(fd)
+
+
+def world_readable(path: Path) -> bool:
+    try:
+        return bool(path.stat().st_mode & 0o004)
+    except OSError:
+        return False

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 from peewee import Database, PostgresqlDatabase, SqliteDatabase
 from playhouse.migrate import SchemaMigrator
 
 from mailsup.clock import utc_now, utcnow_naive
-from mailsup.config import ConfigError
+from mailsup.config import ConfigError, private_dir, private_file
 from mailsup.models import ALL_MODELS, SchemaVersion, SignInToken, TickRun, db
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,10 @@ def make_database(url: str) -> Database:
     """Turn a ``database =`` URL into a peewee database (not yet connected)."""
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):] or ":memory:"
+        if path != ":memory:" and not path.startswith("file:"):
+            # Created 0600 before SQLite opens it; its -wal and -shm copy that mode.
+            private_dir(Path(path).parent)
+            private_file(Path(path))
         # IMMEDIATE: a transaction takes the write lock when it begins, so two
         # processes wait on busy_timeout instead of failing "database is locked"
         # when a deferred read transaction tries to become a writer.

@@ -122,7 +122,7 @@ def create(due: Due, now: datetime, footprint: dict | None, note: str | None) ->
 
 
 def reply_to(settings: Settings, sup: Sup) -> str:
-    return tokens.address_for(settings, "s", sup.id)
+    return tokens.address_for(settings, "s", sup.id, sup.day)
 
 
 def render_request(sup: Sup, links: Links | None = None) -> compose.Rendered:

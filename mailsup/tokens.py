@@ -1,9 +1,13 @@
 """Signed reply tokens carried in the Reply-To address.
 
-``sup+s42-k3j9x0q2mz7a5bcd@example.com``: a kind letter and an id say what the
-reply is about; the HMAC says we issued it. Tokens are lowercase base32 because
-some mail servers change the case of local parts, and short because a local part
-is at most 64 octets (RFC 5321).
+``sup+s42-20261125-k3j9x0q2mz7a5bcd@example.com``: a kind letter and an id say
+what the reply is about, the day (the SUP's, or the day the mail was sent) lets
+it expire after ``[mailsup] token_days``; the HMAC, over all three, says we
+issued it. Tokens without a day (``sup+s42-k3j9…``, before issue 14) still
+verify: they are in people's mailboxes, and expire by their SUP's day.
+
+Tokens are lowercase base32 because some mail servers change the case of local
+parts, and short because a local part is at most 64 octets (RFC 5321).
 """
 
 from __future__ import annotations
@@ -13,28 +17,35 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
+from datetime import date, datetime
 
 # What a reply can be about; routing maps these kinds to handlers.
 KINDS = {"s": "sup", "d": "hr_digest", "b": "bounce"}
 _MAC_CHARS = 16  # 80 bits
-_TOKEN_RE = re.compile(rf"^([a-z])(\d{{1,12}})-([a-z2-7]{{{_MAC_CHARS}}})$")
+_TOKEN_RE = re.compile(rf"^([a-z])(\d{{1,12}})(?:-(\d{{8}}))?-([a-z2-7]{{{_MAC_CHARS}}})$")
 
 
 @dataclass(frozen=True)
 class Token:
     kind: str
     ident: int
+    day: date | None = None  # None: a token from before days were signed
 
 
-def _mac(secret: str, kind: str, ident: int) -> str:
-    digest = hmac.new(secret.encode(), f"mailsup:{kind}:{ident}".encode(), hashlib.sha256).digest()
+def _mac(secret: str, kind: str, ident: int, day: date | None = None) -> str:
+    text = f"mailsup:{kind}:{ident}" + (f":{day:%Y%m%d}" if day else "")
+    digest = hmac.new(secret.encode(), text.encode(), hashlib.sha256).digest()
     return base64.b32encode(digest).decode().lower()[:_MAC_CHARS]
 
 
-def sign(secret: str, kind: str, ident: int) -> str:
+def sign(secret: str, kind: str, ident: int, day: date | datetime | None = None) -> str:
     if kind not in KINDS:
         raise ValueError(f"unknown token kind {kind!r}")
-    return f"{kind}{ident}-{_mac(secret, kind, ident)}"
+    if isinstance(day, datetime):
+        day = day.date()
+    if day is None:
+        return f"{kind}{ident}-{_mac(secret, kind, ident)}"
+    return f"{kind}{ident}-{day:%Y%m%d}-{_mac(secret, kind, ident, day)}"
 
 
 def verify(secret: str, token: str) -> Token | None:
@@ -42,10 +53,15 @@ def verify(secret: str, token: str) -> Token | None:
     match = _TOKEN_RE.match(token.strip().lower())
     if not match:
         return None
-    kind, ident, mac = match.group(1), int(match.group(2)), match.group(3)
-    if kind not in KINDS or not hmac.compare_digest(mac, _mac(secret, kind, ident)):
+    kind, ident, stamp, mac = (match.group(1), int(match.group(2)), match.group(3),
+                               match.group(4))
+    try:
+        day = datetime.strptime(stamp, "%Y%m%d").date() if stamp else None
+    except ValueError:
         return None
-    return Token(kind, ident)
+    if kind not in KINDS or not hmac.compare_digest(mac, _mac(secret, kind, ident, day)):
+        return None
+    return Token(kind, ident, day)
 
 
 def reply_address(base: str, token: str) -> str:
@@ -53,13 +69,14 @@ def reply_address(base: str, token: str) -> str:
     return f"{local}+{token}@{domain}"
 
 
-def address_for(settings, kind: str, ident: int) -> str:
-    """The one builder of signed addresses: ``sup+<kind><id>-<mac>@domain``.
+def address_for(settings, kind: str, ident: int, day: date | datetime | None = None) -> str:
+    """The one builder of signed addresses: ``sup+<kind><id>-<yyyymmdd>-<mac>@domain``.
 
     ``settings`` is the loaded ``Settings`` (its ``secret`` and
-    ``reply_address``); the kinds are ``KINDS``.
+    ``reply_address``); the kinds are ``KINDS``; ``day`` is the SUP's day, or
+    the day the mail goes out.
     """
-    return reply_address(settings.reply_address, sign(settings.secret, kind, ident))
+    return reply_address(settings.reply_address, sign(settings.secret, kind, ident, day))
 
 
 def token_from_address(base: str, address: str) -> str | None:

@@ -105,7 +105,7 @@ def test_bad_arguments(initialised, args, needle):
 
 def test_bad_schedule_value(tmp_path):
     (tmp_path / "mailsup.ini").write_text("[mailsup]\ndatabase = sqlite:///x.db\n"
-                                          "secret = long-enough-secret\n"
+                                          "secret = long-enough-secret-Vq3xT8mKp2Lw9Zr4\n"
                                           "reply_address = sup@example.com\n"
                                           "[schedule]\nnag_time = 9.30\n")
     code, _, err = run("init", cwd=tmp_path)
@@ -117,9 +117,9 @@ def test_env_secret_overrides_file(tmp_path, monkeypatch):
 
     (tmp_path / "m.ini").write_text("[mailsup]\ndatabase = sqlite:///x.db\n"
                                     "reply_address = sup@example.com\n")
-    monkeypatch.setenv("MAILSUP_SECRET", "from-env")
+    monkeypatch.setenv("MAILSUP_SECRET", "from-env-Vq3xT8mKp2Lw9Zr4Hn6Bd0Yc")
     settings = config.load(str(tmp_path / "m.ini"))
-    assert settings.secret == "from-env"
+    assert settings.secret == "from-env-Vq3xT8mKp2Lw9Zr4Hn6Bd0Yc"
     assert settings.database == f"sqlite:///{tmp_path / 'x.db'}"
 
 
@@ -138,7 +138,7 @@ def test_the_packaged_sample_is_the_one_copy_of_the_defaults(tmp_path):
             assert ";" in line or lines[i - 1].lstrip().startswith(";"), f"no comment: {line}"
     # A file with only a secret gets every packaged value.
     path = tmp_path / "mailsup.ini"
-    path.write_text("[mailsup]\nsecret = long-enough-secret\n", encoding="utf-8")
+    path.write_text("[mailsup]\nsecret = long-enough-secret-Vq3xT8mKp2Lw9Zr4\n", encoding="utf-8")
     settings = config_mod.load(str(path))
     packaged = config_mod.defaults()
     assert settings.smtp.port == int(packaged["smtp"]["port"])
@@ -155,7 +155,7 @@ def test_the_packaged_sample_is_the_one_copy_of_the_defaults(tmp_path):
 ], ids=["no-port", "bad-port", "no-scheme", "no-base-url", "not-a-number"])
 def test_bad_web_settings(tmp_path, web, needles):
     (tmp_path / "mailsup.ini").write_text("[mailsup]\ndatabase = sqlite:///x.db\n"
-                                          "secret = long-enough-secret\n"
+                                          "secret = long-enough-secret-Vq3xT8mKp2Lw9Zr4\n"
                                           f"[web]\n{web}\n")
     code, _, err = run("init", cwd=tmp_path)
     assert_one_line_error(code, err, *needles)
@@ -165,7 +165,7 @@ def test_web_settings_from_the_packaged_defaults(tmp_path):
     from mailsup import config as config_mod
 
     path = tmp_path / "mailsup.ini"
-    path.write_text("[mailsup]\nsecret = long-enough-secret\n", encoding="utf-8")
+    path.write_text("[mailsup]\nsecret = long-enough-secret-Vq3xT8mKp2Lw9Zr4\n", encoding="utf-8")
     web = config_mod.load(str(path)).web
     assert (web.listen, web.base_url, web.secure) == ("127.0.0.1:8080", "http://localhost:8080",
                                                       False)

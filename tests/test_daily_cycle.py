@@ -123,10 +123,12 @@ def test_mail_headers_and_alternatives(world, smtp_sink):
     assert "## By next business day" in mail.text and "Plan (required)" in mail.text
     assert "<h2" in mail.html
     bounce_token = tokens.token_from_address(world.reply_address, mail.mail_from)
-    assert tokens.verify(world.secret, bounce_token) == tokens.Token("b", OutboundMessage.get().id)
+    sent = OutboundMessage.get()
+    assert tokens.verify(world.secret, bounce_token) == tokens.Token(
+        "b", sent.id, sent.created_at.date())  # tokens carry their day (issue 14)
     reply_to = mail.message["Reply-To"].addresses[0].addr_spec
     token = tokens.token_from_address(world.reply_address, reply_to)
-    assert tokens.verify(world.secret, token) == tokens.Token("s", sup.id)
+    assert tokens.verify(world.secret, token) == tokens.Token("s", sup.id, sup.day)
     assert "GitHub: not configured" in mail.text
 
 

@@ -151,7 +151,7 @@ def _nag(settings: Settings, sup: Sup, now: datetime) -> compose.Message:
         listed = list(Sup.select().where((Sup.developer == person) & (Sup.day == sup.day)
                                          & (Sup.status == "open")).order_by(Sup.id)) or [sup]
         listed.sort(key=lambda s: (s.client.name, s.id or 0))
-    addresses = [tokens.address_for(settings, "s", s.id or 0) for s in listed]
+    addresses = [tokens.address_for(settings, "s", s.id or 0, s.day) for s in listed]
     return messages.nag(person, listed, addresses, Links.of(settings))
 
 

@@ -8,6 +8,7 @@ import secrets
 import sys
 import threading
 import time
+from pathlib import Path
 
 from mailsup import config as config_mod
 from mailsup import database
@@ -39,9 +40,8 @@ def cmd_init(args) -> int:
         sample = config_mod.PACKAGED.read_text(encoding="utf-8")
         sample = re.sub(r"^secret = ", f"secret = {secrets.token_urlsafe(32)}", sample,
                         count=1, flags=re.MULTILINE)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)  # it holds the secret: not world-readable
-        path.write_text(sample, encoding="utf-8")
+        config_mod.private_dir(path.parent)
+        config_mod.write_private(path, sample.encode())  # it holds the secret
         print(f"wrote {path} (edit reply_address, [smtp] and [github] before going live, "
               "then run `mailsup check`)")
     try:
@@ -53,9 +53,21 @@ def cmd_init(args) -> int:
                             "not overwrite: set secret there, or move the file away and run "
                             "`mailsup init` to write one with a random secret") from None
         raise
+    _warn_world_readable(settings)
     version = database.migrate()
     print(f"database ready: {shown_url(settings.database)} (schema version {version})")
     return 0
+
+
+def _warn_world_readable(settings) -> None:
+    """The config holds the secret, the database HR notes, the outbox HR digests."""
+    paths = [settings.path, settings.smtp.outbox_dir]
+    if settings.database.startswith("sqlite:///"):
+        paths.append(Path(settings.database[len("sqlite:///"):]))
+    for path in paths:
+        if config_mod.world_readable(path):
+            print(f"mailsup: warning: {path} is readable by every user on this machine; "
+                  f"chmod {'700' if path.is_dir() else '600'} {path}", file=sys.stderr)
 
 
 def cmd_tick(args) -> int:

@@ -74,7 +74,7 @@ def _write_config(folder: Path, relay: int, listen: int, github: str, slack: str
         [slack]
         token = xoxb-demo
         base_url = {slack}
-        """, "management = hana@example.com", secret="demo-secret-not-for-production",
+        """, "management = hana@example.com", secret="demo-secret-not-for-production-use",
                         reply_address="sup@demo.example")
 
 

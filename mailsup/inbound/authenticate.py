@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import getaddresses
 
 from mailsup import tokens
 from mailsup.config import Settings
 from mailsup.directory import person_by_address
-from mailsup.models import Client, Keys, OutboundMessage, Person
+from mailsup.models import Client, Effect, Keys, OutboundMessage, Person, Sup
 
 _SUBJECT_REF = re.compile(r"\[SUP (\d+)\]", re.IGNORECASE)
 _MSGID = re.compile(r"<[^<>\s]+>")
@@ -28,6 +29,7 @@ class Reference:
     kind: str  # "sup" | "hr_digest" | "bounce"
     ident: int
     via: str  # "token" | "thread"
+    day: date | None = None  # the day a token carries (None: older token, or a thread)
 
 
 @dataclass
@@ -54,7 +56,7 @@ def token_reference(settings: Settings, addresses: list[str]) -> Reference | Non
             continue
         token = tokens.verify(settings.secret, raw)
         if token is not None:
-            return Reference(tokens.KINDS[token.kind], token.ident, "token")
+            return Reference(tokens.KINDS[token.kind], token.ident, "token", token.day)
     return None
 
 
@@ -92,6 +94,34 @@ def from_address(msg: EmailMessage) -> str:
     return (addresses[0].addr_spec or "").strip().lower()
 
 
+def from_problem(msg: EmailMessage, unreadable: list[str]) -> str:
+    """Why the From names no one author we could believe, or "".
+
+    Two From headers (alice first, mallory second) must not be read as the
+    first; RFC 5322 allows several addresses in one From only with a Sender,
+    and even then a reply has to come from one person.
+    """
+    if any(name.lower() == "from" for name in unreadable):
+        return "the From header could not be read; a reply must come from one plain address"
+    headers = msg.get_all("From", [])
+    if not headers:
+        return "the message has no From header"
+    if len(headers) > 1:
+        return f"the message has {len(headers)} From headers; a reply must have exactly one"
+    try:
+        header = headers[0]
+        addresses, defects = header.addresses, header.defects
+    except Exception:  # noqa: BLE001 - an unparsable From is no sender
+        return "the From header could not be read; a reply must come from one plain address"
+    if len(addresses) > 1:
+        sender = "" if msg.get("Sender") else " and there is no Sender"
+        return (f"the From header names {len(addresses)} addresses{sender}; "
+                "a reply must come from one")
+    if len(addresses) != 1 or defects or not addresses[0].addr_spec.strip("<>"):
+        return "the From header is malformed, so its address is not believed"
+    return ""
+
+
 def identify(settings: Settings, msg: EmailMessage, envelope_to: str | None) -> Identity:
     sender = from_address(msg)
     person = person_by_address(sender) if sender else None
@@ -103,26 +133,77 @@ def identify(settings: Settings, msg: EmailMessage, envelope_to: str | None) -> 
     return Identity(sender, person, reference, int(match.group(1)) if match else None, bad)
 
 
+def closed_since(settings: Settings, reference: Reference | None, now: datetime) -> date | None:
+    """The day of a reference older than ``[mailsup] token_days``, else None.
+
+    Tokens from before days were signed (and replies that only thread to our
+    mail) take the day of what they name, so they keep working for the window.
+    """
+    if reference is None:
+        return None
+    day = reference.day
+    if day is None and reference.kind == "sup":
+        sup = Sup.get_or_none(Sup.id == reference.ident)
+        day = sup.day if sup is not None else None
+    elif day is None and reference.kind == "hr_digest":
+        effect = Effect.get_or_none(Effect.id == reference.ident)
+        day = effect.created_at.date() if effect is not None else None
+    if day is None or now.date() <= day + timedelta(days=settings.token_days):
+        return None
+    return day
+
+
 def may_act_as_hr(settings: Settings, identity: Identity, client: Client) -> bool:
     if identity.sender in settings.management:
         return True
     return identity.person is not None and client.hr_id == identity.person.id
 
 
-def dmarc_ok(settings: Settings, msg: EmailMessage) -> tuple[bool, str]:
-    """With ``require_dmarc``, trust only our own MTA's Authentication-Results."""
-    if not settings.inbound.require_dmarc:
-        return True, ""
+def _ours(settings: Settings, msg: EmailMessage) -> list:
+    """Our MTA's Authentication-Results, top first (unparsable ones prove nothing)."""
     import authres
 
+    found = []
     for value in msg.get_all("Authentication-Results", []):
         try:
             parsed = authres.AuthenticationResultsHeader.parse_value(str(value))
         except Exception:  # noqa: BLE001 - an unparsable header proves nothing
             continue
-        if settings.inbound.authserv_id and parsed.authserv_id != settings.inbound.authserv_id:
-            continue
+        if (parsed.authserv_id or "").lower() == settings.inbound.authserv_id.lower():
+            found.append(parsed)
+    return found
+
+
+def _header_from(result) -> str:
+    return next((str(p.value).strip().lower() for p in result.properties
+                 if p.type == "header" and p.name == "from"), "")
+
+
+def dmarc_ok(settings: Settings, msg: EmailMessage, sender: str = "") -> tuple[bool, str]:
+    """With ``require_dmarc``, believe only our own MTA's verdict on this From.
+
+    RFC 8601 §5: a receiving MTA prepends its header, so only the topmost one
+    with our authserv-id is ours; anything below may be the sender's own.
+    Some MTAs and milters append instead, so a ``dmarc=fail`` under our id
+    counts wherever it stands. A pass covers only the domain it names in
+    ``header.from``, which must be the From's.
+    """
+    if not settings.inbound.require_dmarc:
+        return True, ""
+    ours = _ours(settings, msg)
+    for parsed in ours:
         for result in parsed.results:
-            if result.method == "dmarc":
-                return (result.result == "pass"), f"dmarc={result.result}"
-    return False, "no dmarc=pass from our authserv-id"
+            if result.method == "dmarc" and result.result != "pass":
+                return False, f"dmarc={result.result} from {settings.inbound.authserv_id}"
+    if not ours:
+        return False, f"no Authentication-Results from {settings.inbound.authserv_id}"
+    verdict = next((r for r in ours[0].results if r.method == "dmarc"), None)
+    if verdict is None:
+        return False, (f"the topmost Authentication-Results from "
+                       f"{settings.inbound.authserv_id} has no dmarc result")
+    domain = sender.rpartition("@")[2]
+    checked = _header_from(verdict)
+    if not domain or checked != domain:
+        return False, (f"dmarc=pass is for header.from={checked or '(none)'}, "
+                       f"not the From domain {domain or '(none)'}")
+    return True, "dmarc=pass"

@@ -27,6 +27,7 @@ class Ctx:
     kind: str | None = None
     reasons: list[str] = field(default_factory=list)
     sup_id: int | None = None
+    unreadable: list[str] = field(default_factory=list)  # header names the parser refused
 
     def settle(self, status: str, kind: str, *reasons: str) -> None:
         """Decide the message's outcome; a settled message leaves the pipeline."""

@@ -1,4 +1,4 @@
-"""The inbound pipeline: parse → dedupe → classify → authenticate → route.
+"""The inbound pipeline: parse → classify → authenticate → dedupe → route.
 
 Each step is a small function ``(ctx) -> None`` that may settle the message
 (``ctx.settle``), which stops the pipeline; ``STEPS`` names them in order, and
@@ -9,11 +9,12 @@ one transaction.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
-from mailsup.inbound import authenticate, handlers
+from mailsup.inbound import authenticate, bounds, handlers
 from mailsup.inbound import classify as classify_mod
 from mailsup.inbound.ctx import Ctx
 from mailsup.models import Effect, InboundMessage, Keys
@@ -22,12 +23,22 @@ log = logging.getLogger(__name__)
 
 
 def parse(ctx: Ctx) -> None:
+    raw = bytes(ctx.row.raw)
+    too_costly = bounds.raw_problem(raw)
+    if too_costly:
+        ctx.settle("quarantined", "too_costly", f"not read: {too_costly}")
+        return
     try:
-        ctx.msg = message_from_bytes(bytes(ctx.row.raw), policy=policy.default)
+        ctx.msg = message_from_bytes(raw, policy=policy.default)
+        too_costly = bounds.structure_problem(ctx.msg)
+        if too_costly:
+            ctx.settle("quarantined", "too_costly", f"not read: {too_costly}")
+            return
         broken = drop_broken_headers(ctx.msg)
     except Exception as exc:  # noqa: BLE001 - broken MIME is data, not a crash
         ctx.settle("quarantined", "unparsable", f"cannot parse message: {exc}")
         return
+    ctx.unreadable = broken
     if broken:
         ctx.reasons.append(f"unreadable header(s) ignored: {', '.join(sorted(set(broken)))}")
 
@@ -50,16 +61,40 @@ def drop_broken_headers(msg: EmailMessage) -> list[str]:
 
 
 def dedupe(ctx: Ctx) -> None:
-    """The same mail through two doors (IMAP and SMTP) is applied once."""
+    """The same mail through two doors (IMAP and SMTP) is applied once.
+
+    Only a twin that was applied, or one that the same sender sent with the
+    same reference and that authenticated like this one, counts: anyone can
+    put the Message-ID a real reply will carry on a mail we refuse, and that
+    refused twin must never shadow the genuine reply.
+    """
     if not ctx.row.message_id:
         return
-    twin = (InboundMessage.select(InboundMessage.id)
-            .where((InboundMessage.message_id == ctx.row.message_id)
-                   & (InboundMessage.id != ctx.row.id)
-                   & (InboundMessage.status.in_(("applied", "refused", "ignored"))))
-            .first())
-    if twin is not None:
-        ctx.settle("ignored", "duplicate", f"same Message-ID as inbound {twin.id}")
+    twins = (InboundMessage.select()
+             .where((InboundMessage.message_id == ctx.row.message_id)
+                    & (InboundMessage.id != ctx.row.id)
+                    & (InboundMessage.status.in_(("applied", "refused", "ignored"))))
+             .order_by(InboundMessage.id).limit(20))
+    for twin in twins:
+        if twin.status == "applied" or _same_authenticated_sender(ctx, twin):
+            ctx.settle("ignored", "duplicate", f"same Message-ID as inbound {twin.id}")
+            return
+
+
+def _same_authenticated_sender(ctx: Ctx, twin: InboundMessage) -> bool:
+    if twin.kind in ("duplicate", "unauthenticated"):
+        return False
+    try:
+        msg = message_from_bytes(bytes(twin.raw), policy=policy.default)
+        drop_broken_headers(msg)
+    except Exception:  # noqa: BLE001 - an unreadable twin proves nothing
+        return False
+    if authenticate.from_problem(msg, []):
+        return False
+    identity = authenticate.identify(ctx.settings, msg, twin.envelope_to)
+    mine = ctx.identity
+    return (identity.sender == mine.sender and identity.reference == mine.reference
+            and authenticate.dmarc_ok(ctx.settings, msg, identity.sender)[0])
 
 
 def classify(ctx: Ctx) -> None:
@@ -72,7 +107,11 @@ def classify(ctx: Ctx) -> None:
 
 def identify(ctx: Ctx) -> None:
     ctx.identity = authenticate.identify(ctx.settings, ctx.msg, ctx.row.envelope_to)
-    ok, why = authenticate.dmarc_ok(ctx.settings, ctx.msg)
+    problem = authenticate.from_problem(ctx.msg, ctx.unreadable)
+    if problem:
+        ctx.settle("refused", "unauthenticated", problem)
+        return
+    ok, why = authenticate.dmarc_ok(ctx.settings, ctx.msg, ctx.identity.sender)
     if not ok:
         ctx.settle("refused", "unauthenticated", f"DMARC required: {why}")
 
@@ -84,6 +123,10 @@ def route(ctx: Ctx) -> None:
                    "its notes, flags and amendments are not repeated")
         return
     reference = ctx.identity.reference
+    closed = authenticate.closed_since(ctx.settings, reference, ctx.now)
+    if closed is not None:
+        handlers.sup.closed(ctx, closed)
+        return
     handler = handlers.ROUTES.get(reference.kind if reference else None,
                                   handlers.unreferenced.handle)
     handler(ctx)
@@ -93,17 +136,23 @@ def route(ctx: Ctx) -> None:
 
 STEPS: tuple[tuple[str, Callable[[Ctx], None]], ...] = (
     ("parse", parse),
-    ("dedupe", dedupe),
     ("classify", classify),
     ("authenticate", identify),
+    ("dedupe", dedupe),  # after authenticate: a twin counts only if it was believed too
     ("route", route),
 )
 
 
 def run(ctx: Ctx) -> None:
-    """Run the steps until one settles the message."""
+    """Run the steps until one settles the message, within the wall-clock budget."""
+    budget = ctx.settings.inbound.message_seconds
+    started = time.monotonic()
     for name, step in STEPS:
         step(ctx)
+        spent = time.monotonic() - started
+        if spent > budget:
+            raise bounds.OverBudget(f"took {spent:.1f} s by the end of {name} "
+                                    f"([inbound] message_seconds = {budget:g})")
         if ctx.status:
             log.debug("inbound %d settled at %s", ctx.row.id, name)
             return

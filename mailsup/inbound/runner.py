@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from mailsup.clock import utcnow_naive
 from mailsup.config import Settings
-from mailsup.inbound import pipeline
+from mailsup.inbound import bounds, pipeline
 from mailsup.inbound.ctx import Ctx
 from mailsup.models import Effect, InboundMessage, Keys, db
 
@@ -38,6 +38,10 @@ def process(settings: Settings, row: InboundMessage, now: datetime) -> Ctx:
         with db.atomic():
             pipeline.run(ctx)
             _save(ctx)
+    except bounds.OverBudget as exc:  # rolled back: no effect, no answer of it remains
+        ctx = Ctx(settings, now, InboundMessage.get_by_id(row.id))
+        ctx.settle("quarantined", "too_costly", f"not finished: {exc}")
+        _save(ctx)
     except Exception as exc:  # noqa: BLE001 - a bad message must not stop the loop
         log.exception("inbound %d quarantined", row.id)
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()

@@ -82,7 +82,7 @@ def queue_hr_digest(settings: Settings, client: Client, day: date, now: datetime
                                                      Links.of(settings), missed=missed))
         outbox.enqueue(settings, key=Keys.hr_digest_mail(effect.id), kind="hr_digest",
                        to=[client.hr.email], rendered=rendered, now=now,
-                       reply_to=tokens.address_for(settings, "d", effect.id))
+                       reply_to=tokens.address_for(settings, "d", effect.id, day))
     return effect
 
 

@@ -15,6 +15,32 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, getaddresses
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+# Bidi embeddings, overrides, isolates and marks (U+202E reverses the rest of a
+# line, addresses included) and C0/C1 controls other than newline and tab: none
+# of them is something a person means to show another person.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f"
+                     "\u202a-\u202e\u2066-\u2069]")
+
+
+def safe_text(value: str) -> str:
+    """A person's text as it may appear in a mail or a page: the one sanitiser.
+
+    Removing (not isolating) keeps plain-text mail clean in every client; the
+    Unicode bidi algorithm still lays out Hebrew or Arabic words correctly.
+    """
+    return _UNSAFE.sub("", value)
+
+
+def safe_value(value):
+    """Jinja ``finalize`` for mails and pages: every ``{{ … }}`` passes through here."""
+    if isinstance(value, Markup):
+        return Markup(safe_text(str(value)))  # already escaped: removing keeps it so
+    if isinstance(value, str):
+        return safe_text(value)
+    return value
+
 
 _env = Environment(
     loader=PackageLoader("mailsup", "templates"),
@@ -23,6 +49,7 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
+    finalize=safe_value,
 )
 
 
@@ -44,7 +71,7 @@ class Rendered:
 
 def one_line(value: str, limit: int = 200) -> str:
     """Flatten to one header-safe line: EmailMessage refuses CR/LF in headers."""
-    flat = re.sub(r"\s+", " ", value or "").strip()
+    flat = re.sub(r"\s+", " ", safe_text(value or "")).strip()
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
@@ -78,7 +105,7 @@ def build(
 ) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = sender
-    msg["To"] = ", ".join(to)
+    msg["To"] = ", ".join(one_line(address, 998) for address in to)
     msg["Subject"] = rendered.subject
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = message_id

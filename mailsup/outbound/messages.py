@@ -273,3 +273,11 @@ def check_mail(address: str, round_trip: str | None, at: str) -> Message:
         "address": address, "round_trip": round_trip, "at": at,
         "title": "mailsup test mail", "ref": "",
         "footer": "sent by `mailsup check --send-to`; nothing to do", "pages": []})
+
+
+def sup_closed(sup: Sup, days: int, answering: str | None = None,
+               links: Links | None = None) -> Message:
+    """The answer to a reply whose address is older than ``[mailsup] token_days``."""
+    return Message("sup_closed", reply_subject(answering or sup_subject(sup)),
+                   context.base_context(sup, "automatic answer")
+                   | {"days": days, "pages": pages(links, lambda go: [("Your SUPs", go.home())])})

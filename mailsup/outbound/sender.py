@@ -19,7 +19,7 @@ from pathlib import Path
 import aiosmtplib
 
 from mailsup.clock import utcnow_naive
-from mailsup.config import Settings, Smtp
+from mailsup.config import Settings, Smtp, private_dir, write_private
 from mailsup.database import is_sqlite
 from mailsup.models import OutboundMessage, db
 from mailsup.tokens import reply_address, sign
@@ -97,17 +97,18 @@ def _mark_sending(ids: list[int], lease: datetime) -> None:
 def envelope_sender(settings: Settings, row: OutboundMessage) -> str:
     # Per-message envelope sender: a bounce names the exact mail that failed.
     # Signed, so nobody can claim that our mail bounced without having it.
-    return reply_address(settings.reply_address, sign(settings.secret, "b", row.id))
+    return reply_address(settings.reply_address, sign(settings.secret, "b", row.id,
+                                                     row.created_at))
 
 
 def write_to_folder(folder: Path, rows: list[OutboundMessage],
                     record: Recorder) -> dict[int, Outcome]:
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     outcomes = {}
     for row in rows:
         path = folder / f"{row.id:08d}-{row.kind}.eml"
         tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(bytes(row.raw))
+        write_private(tmp, bytes(row.raw))  # HR digests: not for every user of the host
         tmp.replace(path)  # atomic: a reader never sees half a message
         outcomes[row.id] = Outcome(True)
         record(row, outcomes[row.id])

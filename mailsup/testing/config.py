@@ -12,7 +12,7 @@ from pathlib import Path
 
 
 def write_config(path: Path, db_url: str, smtp_port: int | None, extra: str = "",
-                 mailsup_extra: str = "", *, secret: str = "test-secret",
+                 mailsup_extra: str = "", *, secret: str = "test-secret-Vq3xT8mKp2Lw9Zr4Hn6Bd0Yc",
                  reply_address: str = "sup@mailsup.test") -> Path:
     smtp_host = "127.0.0.1" if smtp_port else ""
     domain = reply_address.rpartition("@")[2]

@@ -20,6 +20,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from mailsup.clock import utc_now
 from mailsup.config import Settings
 from mailsup.models import db
+from mailsup.outbound.compose import safe_value
 from mailsup.web import (
     answer,
     auth,
@@ -46,7 +47,9 @@ CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 
 
 class _App(Flask):
     # Templates are .html.j2: escape every one of them, and fail loudly on a typo.
-    jinja_options = {"undefined": StrictUndefined, "trim_blocks": True, "lstrip_blocks": True}
+    # finalize: a person's text never carries bidi overrides or controls into a page.
+    jinja_options = {"undefined": StrictUndefined, "trim_blocks": True, "lstrip_blocks": True,
+                     "finalize": safe_value}
 
     def select_jinja_autoescape(self, filename: str) -> bool:
         return True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from mailsup import tokens
 from mailsup.inbound import autoreply
 from mailsup.inbound.authenticate import may_act_as_hr
@@ -54,7 +56,16 @@ def handle(ctx: Ctx) -> None:
                                          not lines, ctx.subject, Links.of(ctx.settings)),
         to=ctx.identity.sender, now=ctx.now, auto_submitted="auto-replied",
         # Replying to the confirmation works like replying to the digest.
-        reply_to=tokens.address_for(ctx.settings, "d", digest.id))
+        reply_to=tokens.address_for(ctx.settings, "d", digest.id,
+                                     _day(digest)))
     status = "applied" if cctx.changes else "refused"
     ctx.settle(status, "hr_commands", *cctx.changes, *cctx.errors,
                *(f"unknown command: {line}" for line in unknown))
+
+
+def _day(digest) -> date | None:
+    """The digest's day, which its reply address carries (and expires by)."""
+    try:
+        return date.fromisoformat(str(digest.data.get("day")))
+    except (TypeError, ValueError):
+        return None

@@ -116,3 +116,23 @@ def _send_help(ctx: Ctx, sup: Sup) -> None:
                      to=ctx.identity.sender, now=ctx.now, sup=sup,
                      reply_to=sups.reply_to(ctx.settings, sup))
     ctx.settle("applied", "help", "sent the short-form help")
+
+
+def closed(ctx: Ctx, day) -> None:
+    """A reply whose address is older than ``[mailsup] token_days``: "this SUP is closed".
+
+    Only the developer of a SUP that the expired address names hears about it;
+    anything else (a digest's, a stranger's) is refused with the reason only.
+    """
+    reference, days = ctx.identity.reference, ctx.settings.token_days
+    reason = (f"the reply address is from {day:%Y-%m-%d}, older than {days} days "
+              "([mailsup] token_days): closed")
+    sup = Sup.get_or_none(Sup.id == reference.ident) if reference.kind == "sup" else None
+    if sup is not None and ctx.identity.person is not None \
+            and ctx.identity.person.id == sup.developer_id:
+        ctx.sup_id = sup.id
+        autoreply.answer(ctx.settings, ctx.row, kind="refusal",
+                         message=messages.sup_closed(sup, days, ctx.subject,
+                                                     Links.of(ctx.settings)),
+                         to=ctx.identity.sender, now=ctx.now, sup=sup)
+    ctx.settle("refused", "expired", reason)
