@@ -81,8 +81,10 @@ def gh_ini(tmp_path, make_settings, smtp_sink, github_double):
     return tmp_path / "mailsup.ini"
 
 
-def test_sync_github_exits_non_zero_when_an_org_was_not_synced(gh_ini, github_double, capsys):
-    github_double.set_down("error")
+@pytest.mark.parametrize("down", ["error", "refused"])
+def test_sync_github_exits_non_zero_when_an_org_was_not_synced(gh_ini, github_double, capsys,
+                                                               down):
+    github_double.set_down(down)
     code, out, err = cli("--config", gh_ini, "directory", "sync-github", capsys=capsys)
     assert code == 1
     assert "org acme: not synced" in out
