@@ -125,14 +125,16 @@ def reply_to(settings: Settings, sup: Sup) -> str:
     return tokens.address_for(settings, "s", sup.id)
 
 
-def render_request(sup: Sup, links: Links | None = None) -> compose.Rendered:
-    return compose.render(messages.sup_request(sup, links))
+def render_request(sup: Sup, links: Links | None = None,
+                   reply_address: str | None = None) -> compose.Rendered:
+    return compose.render(messages.sup_request(sup, links, reply_address))
 
 
 def queue_request(settings: Settings, sup: Sup, now: datetime):
     return outbox.enqueue(
         settings, key=Keys.sup_request(sup.id), kind="sup_request", to=[sup.developer.email],
-        rendered=render_request(sup, Links.of(settings)), now=now, sup=sup,
+        rendered=render_request(sup, Links.of(settings), reply_to(settings, sup)), now=now,
+        sup=sup,
         reply_to=reply_to(settings, sup),
     )
 

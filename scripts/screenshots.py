@@ -43,6 +43,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync", "--hide-scrollbars"]
 
 DAY = date(2026, 11, 25)
+ALICE_ADDRESS = "sup+s42-k3j9x0q2mz7a5bcd@example.com"  # a signed reply address's shape
 
 FOOTPRINT = {
     "repos": {
@@ -161,7 +162,7 @@ def sample_messages() -> dict[str, compose.Message]:
         "totals": {"on_time": 6, "late": 1, "missed": 2, "skipped": 1, "open": 0}}
     links = Links("https://sup.example.com", "sample-secret-for-screenshots")
     return {
-        "sup_request": messages.sup_request(alice, links),
+        "sup_request": messages.sup_request(alice, links, ALICE_ADDRESS),
         "nag": messages.nag(people["alice"], [alice_open, globex_open],
                             ["sup+s42-k3j9x0q2mz7a5bcd@example.com",
                              "sup+s46-p5m2c8d1e0f3g4h7@example.com"], links),
@@ -171,7 +172,8 @@ def sample_messages() -> dict[str, compose.Message]:
             alice_open, refused,
             ["no plan: write it under “Plan (required)” or as “plan: …”",
              "scheduling “half day-ish” is not one of full day, part day, emergency only, "
-             "unavailable"], ["done: api#999", "see you tomorrow!"], re_subject),
+             "unavailable"], ["done: api#999", "see you tomorrow!"], re_subject,
+            links=links, reply_address=ALICE_ADDRESS),
         "escalation": messages.escalation(alice, FIELDS["blockers"]),
         "hr_digest": messages.hr_digest(client, [sups["alice"], sups["bob"]], {43}, DAY, links,
                                         missed=[sups["chandra_monday"]]),

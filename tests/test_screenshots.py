@@ -90,7 +90,7 @@ def test_unknown_role_is_one_line_error(tmp_path):
 
 
 def test_every_role_at_800_and_390_px_fits_the_phone(tmp_path, chromium_path):
-    done = run_script("--out", str(tmp_path))
+    done = run_script("--out", str(tmp_path), "--check")
     measured = json.loads((tmp_path / "phone-width.json").read_text(encoding="utf-8"))
     assert sorted(measured) == sorted(load_script().ROLES)
     for role in measured:
@@ -103,6 +103,7 @@ def test_every_role_at_800_and_390_px_fits_the_phone(tmp_path, chromium_path):
         m = measured[role]
         assert m["viewport"] == 390 and m["inner_width"] == 390, (role, m)
         assert m["widest_right"] <= 390 and m["scroll_width"] <= 390, (role, m)
+        assert m["wrapped"] == [], (role, m["wrapped"])
     assert "TOO WIDE" not in done.stdout
 
 

@@ -70,6 +70,38 @@ def assigned_tickets(footprint: dict | None) -> list[dict]:
             for t in (footprint or {}).get("assigned", [])]
 
 
+def _row(command: str, what: str = "") -> dict:
+    return {"command": command, "what": what}
+
+
+def short_form(sup: Sup) -> list[dict]:
+    """The short-form lines a developer may type, with examples from their own SUP:
+    their assigned tickets and repositories (no ticket lines when they have none)."""
+    assigned = assigned_tickets(sup.footprint)
+    repos = [r["name"] for r in footprint_repos(sup.footprint)] + [t["repo"] for t in assigned]
+    rows = [_row("plan: ...", "what you will do by the next business day; required"),
+            _row("scheduling: part day", "or full day, emergency only, unavailable")]
+    if assigned:
+        rows.append(_row(f"done: {assigned[0]['label']}", "a ticket you expect to finish"))
+    if len(assigned) > 1:
+        rows.append(_row(f"working: {assigned[1]['label']}", "a ticket you are working on"))
+    if repos:
+        shortest = min((short_repo(r) for r in repos), key=len)
+        rows.append(_row(f"comment {shortest}: ...", "a note about that repository"))
+    rows.append(_row("blockers: ...", "what stops you, if anything"))
+    return rows
+
+
+def hr_commands(ids: list[int]) -> list[dict]:
+    """The HR digest's commands, with the numbers of the digest's own SUPs as examples."""
+    first = str(ids[0]) if ids else "ID"
+    some = " ".join(map(str, ids[:2])) if ids else "ID ID"
+    return [_row("reviewed", "all SUPs in this digest"), _row(f"reviewed {some}", "just these"),
+            _row(f"note {first}: text", "an HR-only note"),
+            _row(f"flag {first} reason", "flag for follow-up"),
+            _row(f"unflag {first}", "remove the flag"), _row("help", "the list of commands")]
+
+
 def base_context(sup: Sup, footer: str) -> dict:
     return {
         "first_name": first_name(sup.developer.name),
