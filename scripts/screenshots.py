@@ -55,7 +55,9 @@ FOOTPRINT = {
             "prs_opened": [{"number": 142, "title": "Refresh tokens before expiry",
                             "summary": "adds a background refresher and 3 tests"}],
             "prs_merged": [{"number": 137, "title": "Fix the Safari redirect loop",
-                            "summary": "cookie SameSite=Lax; regression test"}],
+                            "summary": "cookie SameSite=Lax; regression test"},
+                           {"number": 142, "title": "Refresh tokens before expiry",
+                            "summary": "adds a background refresher and 3 tests"}],
             "commits": [{"sha": "3f9c2a1d0b", "message": "Bump peewee to 4.5\n\nlong body"},
                         {"sha": "a1b2c3d4e5", "message": "Typo in the README"}],
         },
@@ -86,6 +88,24 @@ FIELDS = {
     "repo_comments": {"acme/api": "the export rate limits need a product decision"},
     "blockers": "Staging database is read-only since last night's migration.",
 }
+
+
+def _with_urls(footprint: dict) -> dict:
+    """GitHub's html_url on every item, as the collector stores it."""
+    for name, repo in footprint["repos"].items():
+        for key, items in repo.items():
+            for item in items:
+                if key == "commits":
+                    item["url"] = f"https://github.com/{name}/commit/{item['sha']}"
+                else:
+                    kind = "pull" if key.startswith("prs") else "issues"
+                    item["url"] = f"https://github.com/{name}/{kind}/{item['number']}"
+    for item in footprint["assigned"]:
+        item["url"] = f"https://github.com/{item['repo']}/issues/{item['number']}"
+    return footprint
+
+
+_with_urls(FOOTPRINT)
 
 
 def _people() -> dict[str, Person]:

@@ -28,45 +28,66 @@ def short_repo(full: str) -> str:
     return full.rsplit("/", 1)[-1]
 
 
-def _ticket_lines(repo: dict) -> list[str]:
-    lines = []
-    for verb, key in (("opened", "issues_opened"), ("closed", "issues_closed"),
-                      ("commented", "issues_commented")):
+TICKET_EVENTS = (("opened", "issues_opened"), ("closed", "issues_closed"),
+                 ("commented", "issues_commented"))
+PR_EVENTS = (("opened", "prs_opened"), ("merged", "prs_merged"))
+
+
+def _summary(item: dict) -> str:
+    # The collector keeps the PR's commit first lines in "commits" (a string).
+    summary = item.get("summary") or item.get("commits") or ""
+    return summary if isinstance(summary, str) else "; ".join(map(str, summary))
+
+
+def _once(repo: dict, events: tuple[tuple[str, str], ...]) -> list[dict]:
+    """Each issue or PR once, with all its events ("opened, merged"), in first-seen order."""
+    by_number: dict[int, dict] = {}
+    for verb, key in events:
         for item in repo.get(key, []):
-            lines.append(f"#{item['number']} {item.get('title', '')} ({verb})")
-    return lines
+            entry = by_number.setdefault(item["number"], {
+                "number": item["number"], "title": item.get("title", ""), "url": None,
+                "events": [], "summary": ""})
+            entry["events"].append(verb)
+            entry["url"] = entry["url"] or item.get("url")
+            entry["summary"] = entry["summary"] or _summary(item)
+    items = []
+    for entry in by_number.values():
+        tail = f": {entry['summary']}" if entry["summary"] else ""
+        # "label" is what a link shows, "rest" follows it; "text" is the whole line.
+        entry["label"] = f"#{entry['number']}"
+        entry["rest"] = f" {entry['title']} ({', '.join(entry['events'])}){tail}"
+        entry["text"] = entry["label"] + entry["rest"]
+        items.append(entry)
+    return items
 
 
-def _pr_lines(repo: dict) -> list[str]:
-    lines = []
-    for verb, key in (("opened", "prs_opened"), ("merged", "prs_merged")):
-        for item in repo.get(key, []):
-            # The collector keeps the PR's commit first lines in "commits" (a string).
-            summary = item.get("summary") or item.get("commits") or ""
-            summary = summary if isinstance(summary, str) else "; ".join(map(str, summary))
-            tail = f": {summary}" if summary else ""
-            lines.append(f"#{item['number']} {item.get('title', '')} ({verb}){tail}")
-    return lines
-
-
-def _commit_lines(repo: dict) -> list[str]:
-    return [f"{c['sha'][:7]} {c.get('message', '').splitlines()[0] if c.get('message') else ''}"
-            for c in repo.get("commits", [])]
+def _commit_items(repo: dict) -> list[dict]:
+    items = []
+    for c in repo.get("commits", []):
+        first = c["message"].splitlines()[0] if c.get("message") else ""
+        items.append({"label": c["sha"][:7], "rest": f" {first}", "url": c.get("url"),
+                      "text": f"{c['sha'][:7]} {first}"})
+    return items
 
 
 def footprint_repos(footprint: dict | None) -> list[dict]:
+    """Per repo: ``tickets``/``prs``/``commits`` as lines of text (each issue or PR
+    once), and the same as ``*_items`` with a link target for HTML."""
     repos = []
     for name, repo in sorted(((footprint or {}).get("repos") or {}).items()):
-        entry = {"name": name, "tickets": _ticket_lines(repo), "prs": _pr_lines(repo),
-                 "commits": _commit_lines(repo)}
-        if entry["tickets"] or entry["prs"] or entry["commits"]:
+        tickets, prs, commits = (_once(repo, TICKET_EVENTS), _once(repo, PR_EVENTS),
+                                 _commit_items(repo))
+        entry = {"name": name, "tickets": [t["text"] for t in tickets],
+                 "prs": [p["text"] for p in prs], "commits": [c["text"] for c in commits],
+                 "ticket_items": tickets, "pr_items": prs, "commit_items": commits}
+        if tickets or prs or commits:
             repos.append(entry)
     return repos
 
 
 def assigned_tickets(footprint: dict | None) -> list[dict]:
     return [{"label": f"{short_repo(t['repo'])}#{t['number']}", "repo": t["repo"],
-             "number": t["number"], "title": t.get("title", "")}
+             "number": t["number"], "title": t.get("title", ""), "url": t.get("url")}
             for t in (footprint or {}).get("assigned", [])]
 
 
@@ -128,9 +149,9 @@ def footprint_summary(footprint: dict | None) -> list[str]:
     lines = []
     for name, repo in sorted(((footprint or {}).get("repos") or {}).items()):
         parts = []
-        for label, keys in (("tickets", ("issues_opened", "issues_closed", "issues_commented")),
-                            ("PRs", ("prs_opened", "prs_merged")), ("commits", ("commits",))):
-            count = sum(len(repo.get(k, [])) for k in keys)
+        for label, count in (("tickets", len(_once(repo, TICKET_EVENTS))),
+                             ("PRs", len(_once(repo, PR_EVENTS))),
+                             ("commits", len(repo.get("commits", [])))):
             if count:
                 parts.append(f"{count} {label if count != 1 else label.rstrip('s')}")
         if parts:
