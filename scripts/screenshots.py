@@ -158,8 +158,8 @@ def sample_messages() -> dict[str, compose.Message]:
     people, client, sups = _sample()
     alice = sups["alice"]
     re_subject = "Re: " + messages.sup_subject(alice)
-    alice.footprint_note = ("acme/legacy could not be read (403: the token has no "
-                            "access); its activity is missing below")
+    # As the collector writes it (for operators); the mail says it in a developer's words.
+    alice.footprint_note = "acme/legacy: Resource not accessible by integration (403)"
     team = [context.team_entry(people[k], sups.get(k)) for k in ("alice", "bob", "chandra",
                                                                    "erin")]
     team.append(context.team_entry(Person(id=6, email="dan@example.com", name="Dan Delivery",

@@ -127,7 +127,8 @@ def test_mail_headers_and_alternatives(world, smtp_sink):
     reply_to = mail.message["Reply-To"].addresses[0].addr_spec
     token = tokens.token_from_address(world.reply_address, reply_to)
     assert tokens.verify(world.secret, token) == tokens.Token("s", sup.id)
-    assert "GitHub: not configured" in mail.text
+    assert "GitHub activity isn't available today" in mail.text
+    assert "[github]" not in mail.text and "token" not in mail.text
 
 
 def test_token_verifies_and_any_changed_character_fails():

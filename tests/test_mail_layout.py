@@ -118,3 +118,49 @@ def test_the_hr_digest_examples_use_the_digests_own_sup_numbers():
     for part in (mail.text, mail.html):
         assert "reviewed 42 57" in part and "note 42: text" in part and "flag 42" in part
         assert "reviewed 42 43" not in part
+
+
+def test_footprint_notes_reach_developers_in_their_words():
+    from mailsup.github import footprints
+
+    notes = [footprints.NOT_CONFIGURED,
+             "no repositories are listed for Acme Corp; add [[repos]] to the directory or run "
+             "`mailsup directory sync-github`",
+             "no GitHub login is known for you; ask the operator to add `github = ...`",
+             "footprint unavailable (rate limit exhausted until 07:00); it will be included "
+             "in your next SUP",
+             "acme/legacy: Resource not accessible by integration (403); "
+             "acme/gone: repository not found (404)"]
+    for note in notes:
+        mail = compose.render(messages.sup_request(sup(footprint_note=note)))
+        for part in (mail.text, mail.html):
+            for jargon in ("[github]", "token", "[[repos]]", "`", "directory", "403", "404",
+                           "operator", "footprint"):
+                assert jargon not in part.lower(), (note, jargon)
+    mail = compose.render(messages.sup_request(sup(footprint_note=notes[0])))
+    assert "GitHub activity isn't available today" in mail.text
+    mail = compose.render(messages.sup_request(sup(footprint_note=notes[-1])))
+    assert "could not be read today (acme/legacy, acme/gone)" in mail.text
+
+
+def test_a_missing_value_is_written_one_way_in_every_mail():
+    from mailsup.outbound import context
+
+    hana = Person(id=5, name="Hana HR", email="hana@example.com")
+    client = Client(id=1, name="Acme Corp", slug="acme", hr=hana)
+    open_one = sup(status="submitted", plan="ship it", scheduling=None)
+    fields = {"plan": "ship it", "scheduling": None, "blockers": None, "planned_tickets": [],
+              "repo_comments": {}}
+    receipt = compose.render(messages.receipt(open_one, fields, "submitted",
+                                              False))
+    digest = compose.render(messages.hr_digest(client, [open_one], set(), open_one.day))
+    entry = context.team_entry(open_one.developer, open_one)
+    team = compose.render(messages.team_digest(open_one.developer, [{
+        "team_id": 1, "team_name": "Platform", "client_name": "Acme Corp", "org": "acme",
+        "team_slug": "platform", "day": open_one.day, "day_long": "Wednesday 25 November 2026",
+        "entries": [entry], "missing": [], "previous_day": None, "missed": []}]))
+    assert "Scheduling: not given" in receipt.text and "Scheduling: not given" in digest.text
+    assert "Alice Smith: scheduling not given" in team.text
+    for mail in (receipt, digest, team):
+        for part in (mail.text, mail.html):
+            assert "(not given)" not in part and "Scheduling: -" not in part

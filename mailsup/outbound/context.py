@@ -13,6 +13,7 @@ from datetime import date, datetime
 from peewee import fn
 
 from mailsup.clock import Calendar, aware, local_instant
+from mailsup.github import footprints
 from mailsup.models import SCHEDULING_VALUES, Membership, Person, Sup
 
 
@@ -137,7 +138,7 @@ def base_context(sup: Sup, footer: str) -> dict:
 def sup_request_context(sup: Sup) -> dict:
     return {
         "previous_plan_lines": (sup.previous_plan or "").splitlines(),
-        "footprint_note": sup.footprint_note,
+        "footprint_note": footprints.notice(sup.footprint_note),
         "repos": footprint_repos(sup.footprint),
         "assigned": assigned_tickets(sup.footprint),
         "scheduling_values": list(SCHEDULING_VALUES),
