@@ -134,6 +134,7 @@ class Settings:
     github: Service
     slack: Service
     web: Web
+    operator: str = ""  # [mailsup] operator: named in a person's first SUP mail
 
 
 def parse_time(value: str, where: str) -> time:
@@ -337,4 +338,5 @@ def from_values(values: dict[str, dict[str, str]], path: Path) -> Settings:
         github=Service(values["github"]["token"].strip(), values["github"]["base_url"].strip()),
         slack=Service(values["slack"]["token"].strip(), values["slack"]["base_url"].strip()),
         web=_web(values["web"]),
+        operator=m.get("operator", "").strip(),
     )

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
+from mailsup.github import footprints
 from mailsup.inbound.commands import REGISTRY, help_lines
 from mailsup.models import Client, Person, Sup
 from mailsup.outbound import compose, context, messages
@@ -181,8 +182,16 @@ def sample_messages() -> dict[str, compose.Message]:
         {"name": "Chandra Rao", "on_time": 2, "late": 0, "missed": 2, "skipped": 1, "open": 0}],
         "totals": {"on_time": 6, "late": 1, "missed": 2, "skipped": 1, "open": 0}}
     links = Links("https://sup.example.com", "sample-secret-for-screenshots")
+    first = Sup(id=48, developer=people["chandra"], client=client, day=DAY, status="open",
+                created_at=alice.created_at, footprint=None,
+                footprint_note=footprints.NOT_CONFIGURED)
     return {
         "sup_request": messages.sup_request(alice, links, ALICE_ADDRESS),
+        # A person's first SUP mail: one line on what mailsup is and who set it up; no
+        # GitHub yet, so no ticket examples.
+        "sup_request_first": messages.sup_request(
+            first, links, "sup+s48-a8b7c6d5e4f3g2h1@example.com",
+            welcome="the Acme delivery team (ops@acme.example)"),
         "nag": messages.nag(people["alice"], [alice_open, globex_open],
                             ["sup+s42-k3j9x0q2mz7a5bcd@example.com",
                              "sup+s46-p5m2c8d1e0f3g4h7@example.com"], links),

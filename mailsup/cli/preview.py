@@ -177,7 +177,8 @@ def example(settings: Settings, kind: str, sup: Sup, now: datetime) -> compose.M
     fields, links = _fields(sup), Links.of(settings)
     if kind == "sup_request":
         return messages.sup_request(sup, links,
-                                    sups.reply_to(settings, sup) if sup.id else None)
+                                    sups.reply_to(settings, sup) if sup.id else None,
+                                    sups.welcome(settings, sup))
     if kind == "nag":
         return _nag(settings, sup, now)
     if kind == "receipt":

@@ -58,15 +58,18 @@ def reply_with_plan(address: str | None, subject: str) -> str | None:
             f"&body={quote('plan: ', safe='')}")
 
 
-def sup_request(sup: Sup, links: Links | None = None, reply_address: str | None = None
-                ) -> Message:
-    """``reply_address``: the SUP's signed address (``sup.reply_to``), for the button."""
+def sup_request(sup: Sup, links: Links | None = None, reply_address: str | None = None,
+                welcome: str | None = None) -> Message:
+    """``reply_address``: the SUP's signed address (``sup.reply_to``), for the button;
+    ``welcome``: not None for a person's first SUP mail, naming who set mailsup up
+    (``[mailsup] operator``, "" when not named)."""
     variables = context.base_context(sup, "reply to this email to answer")
     return Message("sup_request", sup_subject(sup),
                    variables | context.sup_request_context(sup)
                    | {"pages": _sup_pages(sup, links, answer="Answer in the browser"),
                       "short_form": context.short_form(sup),
-                      "reply_url": reply_with_plan(reply_address, sup_subject(sup))})
+                      "reply_url": reply_with_plan(reply_address, sup_subject(sup)),
+                      "welcome": welcome})
 
 
 def nag(person: Person, sups: list[Sup], addresses: list[str],
