@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from mailsup.testing.services import require_service
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "screenshots.py"
 TEMPLATES = ROOT / "mailsup" / "templates"
+SHOTS = Path(os.environ.get("MAILSUP_SCREENSHOTS") or ROOT / "build" / "screenshots") / "mail"
 ALL_ROLES = ["sup_request", "nag", "receipt", "refusal", "escalation", "hr_digest",
              "team_digest", "command_results", "help", "reply_to_sup_email", "sign_in",
              "weekly_summary", "overdue_reviews", "away"]
@@ -89,7 +91,9 @@ def test_unknown_role_is_one_line_error(tmp_path):
     assert done.returncode == 2 and "unknown role(s) no_such" in done.stderr
 
 
-def test_every_role_at_800_and_390_px_fits_the_phone(tmp_path, chromium_path):
+def test_every_role_at_800_and_390_px_fits_the_phone(chromium_path):
+    # Kept after the run (CI's artifacts), beside the pages' screenshots.
+    tmp_path = SHOTS
     done = run_script("--out", str(tmp_path), "--check")
     measured = json.loads((tmp_path / "phone-width.json").read_text(encoding="utf-8"))
     assert sorted(measured) == sorted(load_script().ROLES)
