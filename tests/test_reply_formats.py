@@ -563,11 +563,23 @@ def test_outlook_plain_reply_to_the_html_alternative_reads_no_examples():
     # Outlook converts the HTML it showed, unquoted: the short-form examples (from the
     # developer's own tickets) and the "Reply with my plan" line stand as lines of their own.
     shown = gmail_plain_quote().replace("> ", "").replace("\n>", "\n")
-    assert "\ndone: api#130 (a ticket you expect to finish)\n" in shown
-    assert "\nworking: web#45 (a ticket you are working on)\n" in shown
+    assert '\n"done: api#130" (a ticket you expect to finish)\n' in shown
+    assert '\n"working: web#45" (a ticket you are working on)\n' in shown
     assert "Short on time? Reply with my plan - a reply with just" in shown
     text = f"plan: only this\n\n-----Original Message-----\n{OUTLOOK_HEADERS}\n{shown}"
     check(read(message(encode(text))), plan="only this")
+
+
+def test_typing_the_mails_own_examples_is_an_answer():
+    # The short form's examples are the developer's own tickets ("done: api#130"); typed
+    # alone, as the answer form writes them, they are answers, not the mail's text.
+    assert '"scheduling: part day"' in SENT.text and '"done: api#130"' in SENT.text
+    text = "plan: x\nscheduling: part day\ndone: api#130\nworking: web#45\n"
+    check(read(message(encode(text))), plan="x", scheduling="part day",
+          tickets=(done(API130), working(WEB45)))
+    quoted = f"{text}\n{GMAIL_ATTRIBUTION}\n{quote(SENT.text)}\n"
+    check(read(message(encode(quoted))), plan="x", scheduling="part day",
+          tickets=(done(API130), working(WEB45)))
 
 
 def test_text_part_empty_falls_back_to_html_and_broken_base64_is_survived():

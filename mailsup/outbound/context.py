@@ -92,25 +92,26 @@ def assigned_tickets(footprint: dict | None) -> list[dict]:
             for t in (footprint or {}).get("assigned", [])]
 
 
-def _row(command: str, what: str = "") -> dict:
-    return {"command": command, "what": what}
+def _row(command: str, what: str = "", quote: bool = False) -> dict:
+    return {"command": command, "what": what, "quote": quote}
 
 
 def short_form(sup: Sup) -> list[dict]:
     """The short-form lines a developer may type, with examples from their own SUP:
-    their assigned tickets and repositories (no ticket lines when they have none)."""
+    their assigned tickets and repositories (no ticket lines when they have none).
+    Quoted: "scheduling: part day" alone in a reply is an answer, not the mail's text."""
     assigned = assigned_tickets(sup.footprint)
     repos = [r["name"] for r in footprint_repos(sup.footprint)] + [t["repo"] for t in assigned]
-    rows = [_row("plan: ...", "what you will do by the next business day; required"),
-            _row("scheduling: part day", "or full day, emergency only, unavailable")]
+    rows = [_row("plan: ...", "what you will do by the next business day; required", True),
+            _row("scheduling: part day", "or full day, emergency only, unavailable", True)]
     if assigned:
-        rows.append(_row(f"done: {assigned[0]['label']}", "a ticket you expect to finish"))
+        rows.append(_row(f"done: {assigned[0]['label']}", "a ticket you expect to finish", True))
     if len(assigned) > 1:
-        rows.append(_row(f"working: {assigned[1]['label']}", "a ticket you are working on"))
+        rows.append(_row(f"working: {assigned[1]['label']}", "a ticket you are working on", True))
     if repos:
         shortest = min((short_repo(r) for r in repos), key=len)
-        rows.append(_row(f"comment {shortest}: ...", "a note about that repository"))
-    rows.append(_row("blockers: ...", "what stops you, if anything"))
+        rows.append(_row(f"comment {shortest}: ...", "a note about that repository", True))
+    rows.append(_row("blockers: ...", "what stops you, if anything", True))
     return rows
 
 
