@@ -137,6 +137,7 @@ class Settings:
     slack: Service
     web: Web
     token_days: int = 14
+    operator: str = ""  # [mailsup] operator: named in a person's first SUP mail
 
 
 def parse_time(value: str, where: str) -> time:
@@ -375,6 +376,7 @@ def from_values(values: dict[str, dict[str, str]], path: Path) -> Settings:
         slack=Service(values["slack"]["token"].strip(), values["slack"]["base_url"].strip()),
         web=_web(values["web"]),
         token_days=_parse_int(m["token_days"], "[mailsup] token_days"),
+        operator=m.get("operator", "").strip(),
     )
 
 

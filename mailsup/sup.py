@@ -125,14 +125,33 @@ def reply_to(settings: Settings, sup: Sup) -> str:
     return tokens.address_for(settings, "s", sup.id, sup.day)
 
 
-def render_request(sup: Sup, links: Links | None = None) -> compose.Rendered:
-    return compose.render(messages.sup_request(sup, links))
+def render_request(sup: Sup, links: Links | None = None,
+                   reply_address: str | None = None,
+                   welcome: str | None = None) -> compose.Rendered:
+    return compose.render(messages.sup_request(sup, links, reply_address, welcome))
+
+
+def first_request(sup: Sup) -> bool:
+    """No SUP mail has gone to this person before this SUP's (for any client)."""
+    earlier = (OutboundMessage.select(OutboundMessage.id).join(Sup)
+               .where((OutboundMessage.kind == "sup_request")
+                      & (Sup.developer == sup.developer_id)))
+    if sup.id is not None:
+        earlier = earlier.where(Sup.id != sup.id)
+    return not earlier.exists()
+
+
+def welcome(settings: Settings, sup: Sup) -> str | None:
+    """Who set mailsup up ([mailsup] operator, may be ""), for a first SUP mail; else None."""
+    return settings.operator if first_request(sup) else None
 
 
 def queue_request(settings: Settings, sup: Sup, now: datetime):
     return outbox.enqueue(
         settings, key=Keys.sup_request(sup.id), kind="sup_request", to=[sup.developer.email],
-        rendered=render_request(sup, Links.of(settings)), now=now, sup=sup,
+        rendered=render_request(sup, Links.of(settings), reply_to(settings, sup),
+                                welcome(settings, sup)), now=now,
+        sup=sup,
         reply_to=reply_to(settings, sup),
     )
 

@@ -4,6 +4,12 @@
     python3 scripts/screenshots.py                      # all roles into build/screenshots/
     python3 scripts/screenshots.py --out DIR receipt nag
     python3 scripts/screenshots.py --html-only          # just the .html files
+    python3 scripts/screenshots.py --check              # exit 1 if a mail is too wide
+
+Each role is shot whole at 800 px (a desktop mail pane) and 390 px (a phone)
+as ``ROLE-800.png`` and ``ROLE-390.png``, through Playwright driving the
+system Chromium. At 390 px the page is measured (every element's right edge
+and the sideways scroll width, against the viewport) into ``phone-width.json``.
 
 Every mail is built by the function of ``mailsup/outbound/messages.py`` that
 the sending code calls, from unsaved model instances: no database, no network. Chromium comes from
@@ -13,26 +19,32 @@ the Debian package ``chromium`` (``apt-get install chromium``).
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import shutil
-import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
+from mailsup.github import footprints
 from mailsup.inbound.commands import REGISTRY, help_lines
 from mailsup.models import Client, Person, Sup
 from mailsup.outbound import compose, context, messages
 from mailsup.web.links import Links
 
 DEFAULT_OUT = Path("build/screenshots")
-WINDOW = "800,1400"
-TALL = {"sup_request": 1900}  # roles longer than WINDOW: screenshot them whole
+WIDTHS = (800, 390)  # a desktop mail pane and a phone (iPhone 12-15: 390 CSS px)
+PHONE = 390
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright downloads no browser
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+# Without the background-networking flags Chromium keeps trying hosts this closed
+# network refuses (the machine's field notes).
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--hide-scrollbars"]
 
 DAY = date(2026, 11, 25)
+ALICE_ADDRESS = "sup+s42-k3j9x0q2mz7a5bcd@example.com"  # a signed reply address's shape
 
 FOOTPRINT = {
     "repos": {
@@ -44,7 +56,9 @@ FOOTPRINT = {
             "prs_opened": [{"number": 142, "title": "Refresh tokens before expiry",
                             "summary": "adds a background refresher and 3 tests"}],
             "prs_merged": [{"number": 137, "title": "Fix the Safari redirect loop",
-                            "summary": "cookie SameSite=Lax; regression test"}],
+                            "summary": "cookie SameSite=Lax; regression test"},
+                           {"number": 142, "title": "Refresh tokens before expiry",
+                            "summary": "adds a background refresher and 3 tests"}],
             "commits": [{"sha": "3f9c2a1d0b", "message": "Bump peewee to 4.5\n\nlong body"},
                         {"sha": "a1b2c3d4e5", "message": "Typo in the README"}],
         },
@@ -75,6 +89,24 @@ FIELDS = {
     "repo_comments": {"acme/api": "the export rate limits need a product decision"},
     "blockers": "Staging database is read-only since last night's migration.",
 }
+
+
+def _with_urls(footprint: dict) -> dict:
+    """GitHub's html_url on every item, as the collector stores it."""
+    for name, repo in footprint["repos"].items():
+        for key, items in repo.items():
+            for item in items:
+                if key == "commits":
+                    item["url"] = f"https://github.com/{name}/commit/{item['sha']}"
+                else:
+                    kind = "pull" if key.startswith("prs") else "issues"
+                    item["url"] = f"https://github.com/{name}/{kind}/{item['number']}"
+    for item in footprint["assigned"]:
+        item["url"] = f"https://github.com/{item['repo']}/issues/{item['number']}"
+    return footprint
+
+
+_with_urls(FOOTPRINT)
 
 
 def _people() -> dict[str, Person]:
@@ -127,8 +159,8 @@ def sample_messages() -> dict[str, compose.Message]:
     people, client, sups = _sample()
     alice = sups["alice"]
     re_subject = "Re: " + messages.sup_subject(alice)
-    alice.footprint_note = ("acme/legacy could not be read (403: the token has no "
-                            "access); its activity is missing below")
+    # As the collector writes it (for operators); the mail says it in a developer's words.
+    alice.footprint_note = "acme/legacy: Resource not accessible by integration (403)"
     team = [context.team_entry(people[k], sups.get(k)) for k in ("alice", "bob", "chandra",
                                                                    "erin")]
     team.append(context.team_entry(Person(id=6, email="dan@example.com", name="Dan Delivery",
@@ -150,8 +182,16 @@ def sample_messages() -> dict[str, compose.Message]:
         {"name": "Chandra Rao", "on_time": 2, "late": 0, "missed": 2, "skipped": 1, "open": 0}],
         "totals": {"on_time": 6, "late": 1, "missed": 2, "skipped": 1, "open": 0}}
     links = Links("https://sup.example.com", "sample-secret-for-screenshots")
+    first = Sup(id=48, developer=people["chandra"], client=client, day=DAY, status="open",
+                created_at=alice.created_at, footprint=None,
+                footprint_note=footprints.NOT_CONFIGURED)
     return {
-        "sup_request": messages.sup_request(alice, links),
+        "sup_request": messages.sup_request(alice, links, ALICE_ADDRESS),
+        # A person's first SUP mail: one line on what mailsup is and who set it up; no
+        # GitHub yet, so no ticket examples.
+        "sup_request_first": messages.sup_request(
+            first, links, "sup+s48-a8b7c6d5e4f3g2h1@example.com",
+            welcome="the Acme delivery team (ops@acme.example)"),
         "nag": messages.nag(people["alice"], [alice_open, globex_open],
                             ["sup+s42-k3j9x0q2mz7a5bcd@example.com",
                              "sup+s46-p5m2c8d1e0f3g4h7@example.com"], links),
@@ -161,7 +201,8 @@ def sample_messages() -> dict[str, compose.Message]:
             alice_open, refused,
             ["no plan: write it under “Plan (required)” or as “plan: …”",
              "scheduling “half day-ish” is not one of full day, part day, emergency only, "
-             "unavailable"], ["done: api#999", "see you tomorrow!"], re_subject),
+             "unavailable"], ["done: api#999", "see you tomorrow!"], re_subject,
+            links=links, reply_address=ALICE_ADDRESS),
         "escalation": messages.escalation(alice, FIELDS["blockers"]),
         "hr_digest": messages.hr_digest(client, [sups["alice"], sups["bob"]], {43}, DAY, links,
                                         missed=[sups["chandra_monday"]]),
@@ -189,6 +230,8 @@ ROLES = tuple(sample_messages())
 
 
 def find_chromium() -> str | None:
+    if Path(CHROMIUM).exists():
+        return CHROMIUM
     for name in CHROMIUM_NAMES:
         found = shutil.which(name)
         if found:
@@ -210,19 +253,88 @@ def write_html(out: Path, roles: list[str]) -> list[Path]:
     return written
 
 
-def screenshot(chromium: str, html: Path, png: Path, window: str = WINDOW,
-               timeout: float = 60) -> None:
-    with tempfile.TemporaryDirectory(prefix="mailsup-chromium-") as profile:
-        argv = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-                f"--user-data-dir={profile}", f"--screenshot={png}",
-                f"--window-size={window}", html.resolve().as_uri()]
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              env=os.environ | {"HOME": profile})
-    if done.returncode != 0 or not png.exists():
-        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
-        raise RuntimeError(f"chromium failed on {html.name} (exit {done.returncode}): {tail}")
+# Measured in the page, as a phone's mail app lays it out: the right edge of
+# every element and text run (the widest one named, so a failure says what to
+# fix) and how far the document scrolls sideways — against the phone's width,
+# not innerWidth: a mobile browser widens its layout viewport to fit content
+# that is too wide (and shrinks the text), so innerWidth alone hides overflow.
+MEASURE = r"""(width) => {
+  let widest = {right: 0, what: ""};
+  const consider = (right, node) => {
+    if (right <= widest.right) return;
+    const el = node.nodeType === 1 ? node : node.parentElement;
+    const text = (node.textContent || "").replace(/\s+/g, " ").trim().slice(0, 60);
+    widest = {right: Math.ceil(right), what: `<${el.tagName.toLowerCase()}> ${text}`};
+  };
+  for (const el of document.body.querySelectorAll("*")) {
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 && box.height === 0) continue;
+    consider(box.right, el);
+    // Content spilling out of its own box (an unbreakable word, a wide table).
+    if (el.scrollWidth > el.clientWidth + 1) consider(box.left + el.scrollWidth, el);
+  }
+  // Text runs themselves: a long word or URL that does not wrap.
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  while (walker.nextNode()) {
+    if (!walker.currentNode.textContent.trim()) continue;
+    range.selectNodeContents(walker.currentNode);
+    for (const r of range.getClientRects()) consider(r.right, walker.currentNode);
+  }
+  // Things to type exactly (<code>, <pre>) that the width breaks across lines: a
+  // command list wrapping mid-column. A <pre> counts the visual lines its text takes.
+  const wrapped = [];
+  for (const el of document.body.querySelectorAll("code, pre")) {
+    range.selectNodeContents(el);
+    const tops = new Set([...range.getClientRects()].filter(r => r.width > 0)
+                         .map(r => Math.round(r.top)));
+    const lines = el.tagName === "PRE" ? el.textContent.replace(/\n$/, "").split("\n").length : 1;
+    if (tops.size > lines) wrapped.push(el.textContent.replace(/\s+/g, " ").trim().slice(0, 60));
+  }
+  return {viewport: width, inner_width: window.innerWidth,
+          scroll_width: document.scrollingElement.scrollWidth,
+          widest_right: widest.right, widest: widest.what, wrapped: wrapped};
+}"""
+
+
+def overflows(measured: dict) -> bool:
+    return max(measured["widest_right"], measured["scroll_width"],
+               measured["inner_width"]) > measured["viewport"]
+
+
+def illegible(measured: dict) -> bool:
+    """Wider than the phone, or a command to type broken across lines."""
+    return overflows(measured) or bool(measured["wrapped"])
+
+
+def shoot(chromium: str, pages: list[Path], widths: tuple[int, ...] = WIDTHS,
+          progress: Callable[[str], None] = print) -> dict[str, dict]:
+    """Each page at each width (full page) as ``ROLE-WIDTH.png``; returns the phone
+    width's measurements per role."""
+    from playwright.sync_api import sync_playwright
+
+    measured = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            for width in widths:
+                phone = width < 600
+                context = browser.new_context(viewport={"width": width,
+                                                        "height": 844 if phone else 1000},
+                                              is_mobile=phone, has_touch=phone,
+                                              java_script_enabled=True)
+                page = context.new_page()
+                for html in pages:
+                    page.goto(html.resolve().as_uri())
+                    png = html.with_name(f"{html.stem}-{width}.png")
+                    page.screenshot(path=str(png), full_page=True)
+                    if width == min(widths):
+                        measured[html.stem] = page.evaluate(MEASURE, width)
+                    progress(f"{png} ({png.stat().st_size // 1024} KB)")
+                context.close()
+        finally:
+            browser.close()
+    return measured
 
 
 def main(argv: list[str] | None = None, progress: Callable[[str], None] = print) -> int:
@@ -231,8 +343,10 @@ def main(argv: list[str] | None = None, progress: Callable[[str], None] = print)
                         help=f"roles to render (default: all): {', '.join(ROLES)}")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help=f"output directory (default: {DEFAULT_OUT})")
-    parser.add_argument("--window", default=WINDOW, help="WIDTH,HEIGHT (default: %(default)s)")
     parser.add_argument("--html-only", action="store_true", help="do not start Chromium")
+    parser.add_argument("--check", action="store_true",
+                        help=f"exit 1 when anything is wider than the {PHONE} px viewport "
+                             "or a <code>/<pre> wraps there")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.roles) - set(ROLES))
     if unknown:
@@ -248,14 +362,23 @@ def main(argv: list[str] | None = None, progress: Callable[[str], None] = print)
         print("screenshots: chromium not found (apt-get install chromium); "
               "use --html-only for the HTML files alone", file=sys.stderr)
         return 1
-    for page in pages:
-        png = page.with_suffix(".png")
-        window = args.window
-        if window == WINDOW and page.stem in TALL:
-            window = f"{WINDOW.split(',')[0]},{TALL[page.stem]}"
-        screenshot(chromium, page, png, window)
-        progress(f"{png} ({png.stat().st_size // 1024} KB)")
-    return 0
+    try:
+        measured = shoot(chromium, pages, progress=progress)
+    except ImportError:
+        print("screenshots: playwright not installed (pip install -e '.[test]')",
+              file=sys.stderr)
+        return 1
+    report = args.out / "phone-width.json"
+    report.write_text(json.dumps(measured, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    wide = {role: m for role, m in measured.items() if overflows(m)}
+    broken = {role for role, m in measured.items() if illegible(m)}
+    for role, m in sorted(measured.items()):
+        mark = "TOO WIDE" if role in wide else "ok"
+        progress(f"{role} at {PHONE} px: widest element ends at {m['widest_right']} px, "
+                 f"scrolls to {m['scroll_width']} px: {mark}"
+                 + (f" ({m['widest']})" if role in wide else "")
+                 + (f"; {len(m['wrapped'])} code/pre block(s) wrap" if m["wrapped"] else ""))
+    return 1 if args.check and broken else 0
 
 
 if __name__ == "__main__":

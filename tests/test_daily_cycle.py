@@ -129,7 +129,8 @@ def test_mail_headers_and_alternatives(world, smtp_sink):
     reply_to = mail.message["Reply-To"].addresses[0].addr_spec
     token = tokens.token_from_address(world.reply_address, reply_to)
     assert tokens.verify(world.secret, token) == tokens.Token("s", sup.id, sup.day)
-    assert "GitHub: not configured" in mail.text
+    assert "GitHub activity isn't available today" in mail.text
+    assert "[github]" not in mail.text and "token" not in mail.text
 
 
 def test_token_verifies_and_any_changed_character_fails():
@@ -152,3 +153,29 @@ def test_window_starts_one_business_day_back(world):
     sup = Sup.get()
     # Previous business day of a Monday is Friday, 06:00 Berlin = 05:00Z.
     assert str(sup.window_start) == "2026-11-20 05:00:00"
+
+
+def test_a_persons_first_sup_mail_says_what_mailsup_is_and_who_set_it_up(
+        make_settings, smtp_sink, tmp_path):
+    world = make_settings(smtp_sink.port,
+                          mailsup_extra="operator = the Acme delivery team (ops@acme.example)")
+    load_directory(tmp_path, TWO_ZONES)
+    tick(world, at("2026-11-25T05:00"))
+    tick(world, at("2026-11-26T05:00"))
+    first, second = sup_mails(smtp_sink, "alice@example.com")
+    line = ("New to mailsup? It is Acme Corp's stand-up by email, set up for your team by "
+            "the Acme delivery team (ops@acme.example): one short reply a day.")
+    assert line in first.text.splitlines()
+    assert "New to mailsup?" in first.html and "the Acme delivery team" in first.html
+    assert "New to mailsup?" not in second.text and "New to mailsup?" not in second.html
+    # The button writes to the SUP's own signed address, with "plan: " to start from.
+    reply_to = first.message["Reply-To"].addresses[0].addr_spec
+    assert f'href="mailto:{reply_to}?subject=Re%3A%20' in first.html
+    assert "&amp;body=plan%3A%20" in first.html
+
+
+def test_without_an_operator_the_first_mail_names_nobody(world, smtp_sink):
+    tick(world, at("2026-11-25T05:00"))
+    (mail,) = sup_mails(smtp_sink, "alice@example.com")
+    assert "New to mailsup? It is Acme Corp's stand-up by email: one short reply a day." \
+        in mail.text.splitlines()

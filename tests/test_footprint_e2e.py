@@ -56,13 +56,13 @@ def test_sup_mail_shows_the_footprint(gh_world, smtp_sink, github_double):
     assert "[ ] api#130 Add orders endpoint" in mail.text
 
 
-@pytest.mark.parametrize("breakage, note", [
-    ("down", "footprint unavailable"),
-    ("rate", "footprint unavailable"),
-    ("404", "not found"),
+@pytest.mark.parametrize("breakage, note, said", [
+    ("down", "footprint unavailable", "GitHub activity isn't available today; it will be in"),
+    ("rate", "footprint unavailable", "GitHub activity isn't available today; it will be in"),
+    ("404", "not found", "Some GitHub activity could not be read today (acme/gone)"),
 ])
 def test_sup_goes_out_on_time_when_github_fails(gh_world, smtp_sink, github_double, breakage,
-                                                note):
+                                                note, said):
     if breakage == "down":
         github_double.set_down("error")
     elif breakage == "rate":
@@ -71,7 +71,9 @@ def test_sup_goes_out_on_time_when_github_fails(gh_world, smtp_sink, github_doub
         Repo.create(org=Repo.select().first().org, name="gone")
     tick(gh_world, at("2026-11-25T05:00"))
     (mail,) = alice_requests(smtp_sink)
-    assert note in mail.text
+    # The operator's note is kept on the SUP; the developer reads it in plain words.
+    assert note in Sup.get().footprint_note and note not in mail.text
+    assert said in mail.text
     assert Sup.get().status == "open"
 
 

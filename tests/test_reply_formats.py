@@ -51,7 +51,7 @@ FOOTPRINT = {
 SUP = Sup(id=42, developer=Person(name="Alice Smith", email="alice@example.com"),
           client=Client(name="Acme Corp", slug="acme"), day=date(2026, 11, 25),
           footprint=FOOTPRINT, previous_plan="Finish the login fix\nReview Bob's PR")
-SENT = render_request(SUP)
+SENT = render_request(SUP, reply_address="sup+s42x7k2q@mailsup.example")
 ASSIGNED = assigned_tickets(FOOTPRINT)
 REPOS = ["acme/api", "acme/web"]
 MAILSUP = "mailsup <sup+s42x7k2q@mailsup.example>"
@@ -560,12 +560,26 @@ def test_plan_copied_from_last_time_is_still_an_answer():
 
 
 def test_outlook_plain_reply_to_the_html_alternative_reads_no_examples():
-    # Outlook converts the HTML it showed; a wrapped line then starts "done: api#130, …".
+    # Outlook converts the HTML it showed, unquoted: the short-form examples (from the
+    # developer's own tickets) and the "Reply with my plan" line stand as lines of their own.
     shown = gmail_plain_quote().replace("> ", "").replace("\n>", "\n")
-    shown = shown.replace("scheduling: part\nday, done:", "scheduling: part day,\ndone:")
-    assert "\ndone: api#130, blockers: ...." in shown
+    assert '\n"done: api#130" (a ticket you expect to finish)\n' in shown
+    assert '\n"working: web#45" (a ticket you are working on)\n' in shown
+    assert "Short on time? Reply with my plan - a reply with just" in shown
     text = f"plan: only this\n\n-----Original Message-----\n{OUTLOOK_HEADERS}\n{shown}"
     check(read(message(encode(text))), plan="only this")
+
+
+def test_typing_the_mails_own_examples_is_an_answer():
+    # The short form's examples are the developer's own tickets ("done: api#130"); typed
+    # alone, as the answer form writes them, they are answers, not the mail's text.
+    assert '"scheduling: part day"' in SENT.text and '"done: api#130"' in SENT.text
+    text = "plan: x\nscheduling: part day\ndone: api#130\nworking: web#45\n"
+    check(read(message(encode(text))), plan="x", scheduling="part day",
+          tickets=(done(API130), working(WEB45)))
+    quoted = f"{text}\n{GMAIL_ATTRIBUTION}\n{quote(SENT.text)}\n"
+    check(read(message(encode(quoted))), plan="x", scheduling="part day",
+          tickets=(done(API130), working(WEB45)))
 
 
 def test_text_part_empty_falls_back_to_html_and_broken_base64_is_survived():

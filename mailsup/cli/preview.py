@@ -204,7 +204,9 @@ def example(settings: Settings, kind: str, sup: Sup, now: datetime) -> compose.M
     """The mail of ``kind`` about ``sup`` (answers to replies with example input)."""
     fields, links = _fields(sup), Links.of(settings)
     if kind == "sup_request":
-        return messages.sup_request(sup, links)
+        return messages.sup_request(sup, links,
+                                    sups.reply_to(settings, sup) if sup.id else None,
+                                    sups.welcome(settings, sup))
     if kind == "nag":
         return _nag(settings, sup, now)
     if kind == "receipt":
@@ -213,7 +215,8 @@ def example(settings: Settings, kind: str, sup: Sup, now: datetime) -> compose.M
         return messages.receipt(sup, fields, outcome, escalated, links=links)
     if kind == "refusal":
         return messages.refusal(sup, fields | {"plan": None},
-                                ["(example) the plan is missing"], [], links=links)
+                                ["(example) the plan is missing"], [], links=links,
+                                reply_address=sups.reply_to(settings, sup) if sup.id else None)
     if kind == "help":
         return messages.help_answer(sup, links=links)
     if kind == "reply_to_sup_email":

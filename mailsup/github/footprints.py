@@ -22,7 +22,30 @@ log = logging.getLogger(__name__)
 
 Window = tuple[datetime, datetime]
 
+# The notes are for operators (`mailsup sup show`); ``notice`` says the same to a developer.
 NOT_CONFIGURED = "not configured ([github] token is empty), so no activity is shown."
+NO_REPOS = "no repositories are listed for "
+NO_LOGIN = "no GitHub login is known for you"
+UNAVAILABLE = "footprint unavailable ("
+
+
+def notice(note: str | None) -> str | None:
+    """A footprint note in a developer's words: no config keys, commands or HTTP codes."""
+    if not note:
+        return None
+    if note.startswith(NO_LOGIN):
+        return ("mailsup does not know your GitHub account yet, so none of your activity "
+                "is listed; ask whoever runs mailsup for your team to add it.")
+    if note.startswith(UNAVAILABLE):
+        return "GitHub activity isn't available today; it will be in your next SUP."
+    if note == NOT_CONFIGURED or note.startswith(NO_REPOS):
+        return "GitHub activity isn't available today, so none is listed below."
+    # The collector's "<repo>: <reason> (<status>)", joined with "; ".
+    repos = [part.split(": ", 1)[0] for part in note.split("; ") if "/" in part.split(": ")[0]]
+    if repos:
+        return (f"Some GitHub activity could not be read today ({', '.join(repos)}), so it "
+                "may be missing below.")
+    return "Some GitHub activity could not be read today, so it may be missing below."
 
 
 def gather(settings: Settings, client: Client, windows: dict[Person, Window]
@@ -55,21 +78,21 @@ def collect_for_client(gh, client_row: Client,
     """One collection for all developers of a client, sliced to each one's window."""
     repos = repos_of(client_row)
     if not repos:
-        return {}, (f"no repositories are listed for {client_row.name}; add [[repos]] to the "
+        return {}, (f"{NO_REPOS}{client_row.name}; add [[repos]] to the "
                     "directory or run `mailsup directory sync-github`")
     with_login = {p: w for p, w in windows.items() if p.github}
     if not with_login:
-        return {}, "no GitHub login is known for you; ask the operator to add `github = ...`"
+        return {}, f"{NO_LOGIN}; ask the operator to add `github = ...`"
     since = min(aware(w[0]) for w in with_login.values())
     until = max(aware(w[1]) for w in with_login.values())
     try:
         fp = collect(gh, repos, [p.github for p in with_login], since, until,
                      DbEtagCache())
     except FootprintUnavailable as exc:
-        return {}, f"footprint unavailable ({exc}); it will be included in your next SUP"
+        return {}, f"{UNAVAILABLE}{exc}); it will be included in your next SUP"
     except Exception as exc:  # noqa: BLE001 - GitHub must never stop the SUP email
         log.exception("footprint collection failed for %s", client_row.slug)
-        return {}, f"footprint unavailable ({type(exc).__name__}); it will be included later"
+        return {}, f"{UNAVAILABLE}{type(exc).__name__}); it will be included later"
     per_person = {p.email: fp.for_developer(p.github, aware(w[0]), aware(w[1]))
                   for p, w in with_login.items()}
     return per_person, ("; ".join(fp.notes) or None)

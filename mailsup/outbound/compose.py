@@ -53,6 +53,11 @@ _env = Environment(
 )
 
 
+# What every mail writes for an answer that was not given: one wording each, here.
+MISSING = {"plan": "none yet", "scheduling": "not given", "blockers": "none"}
+_env.globals["missing"] = MISSING
+
+
 @dataclass(frozen=True)
 class Message:
     """What one mail says: its template role, its subject and the template's variables."""

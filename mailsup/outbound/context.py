@@ -13,6 +13,7 @@ from datetime import date, datetime
 from peewee import fn
 
 from mailsup.clock import Calendar, aware, local_instant
+from mailsup.github import footprints
 from mailsup.models import SCHEDULING_VALUES, Membership, Person, Sup
 
 
@@ -28,46 +29,100 @@ def short_repo(full: str) -> str:
     return full.rsplit("/", 1)[-1]
 
 
-def _ticket_lines(repo: dict) -> list[str]:
-    lines = []
-    for verb, key in (("opened", "issues_opened"), ("closed", "issues_closed"),
-                      ("commented", "issues_commented")):
+TICKET_EVENTS = (("opened", "issues_opened"), ("closed", "issues_closed"),
+                 ("commented", "issues_commented"))
+PR_EVENTS = (("opened", "prs_opened"), ("merged", "prs_merged"))
+
+
+def _summary(item: dict) -> str:
+    # The collector keeps the PR's commit first lines in "commits" (a string).
+    summary = item.get("summary") or item.get("commits") or ""
+    return summary if isinstance(summary, str) else "; ".join(map(str, summary))
+
+
+def _once(repo: dict, events: tuple[tuple[str, str], ...]) -> list[dict]:
+    """Each issue or PR once, with all its events ("opened, merged"), in first-seen order."""
+    by_number: dict[int, dict] = {}
+    for verb, key in events:
         for item in repo.get(key, []):
-            lines.append(f"#{item['number']} {item.get('title', '')} ({verb})")
-    return lines
+            entry = by_number.setdefault(item["number"], {
+                "number": item["number"], "title": item.get("title", ""), "url": None,
+                "events": [], "summary": ""})
+            entry["events"].append(verb)
+            entry["url"] = entry["url"] or item.get("url")
+            entry["summary"] = entry["summary"] or _summary(item)
+    items = []
+    for entry in by_number.values():
+        tail = f": {entry['summary']}" if entry["summary"] else ""
+        # "label" is what a link shows, "rest" follows it; "text" is the whole line.
+        entry["label"] = f"#{entry['number']}"
+        entry["rest"] = f" {entry['title']} ({', '.join(entry['events'])}){tail}"
+        entry["text"] = entry["label"] + entry["rest"]
+        items.append(entry)
+    return items
 
 
-def _pr_lines(repo: dict) -> list[str]:
-    lines = []
-    for verb, key in (("opened", "prs_opened"), ("merged", "prs_merged")):
-        for item in repo.get(key, []):
-            # The collector keeps the PR's commit first lines in "commits" (a string).
-            summary = item.get("summary") or item.get("commits") or ""
-            summary = summary if isinstance(summary, str) else "; ".join(map(str, summary))
-            tail = f": {summary}" if summary else ""
-            lines.append(f"#{item['number']} {item.get('title', '')} ({verb}){tail}")
-    return lines
-
-
-def _commit_lines(repo: dict) -> list[str]:
-    return [f"{c['sha'][:7]} {c.get('message', '').splitlines()[0] if c.get('message') else ''}"
-            for c in repo.get("commits", [])]
+def _commit_items(repo: dict) -> list[dict]:
+    items = []
+    for c in repo.get("commits", []):
+        first = c["message"].splitlines()[0] if c.get("message") else ""
+        items.append({"label": c["sha"][:7], "rest": f" {first}", "url": c.get("url"),
+                      "text": f"{c['sha'][:7]} {first}"})
+    return items
 
 
 def footprint_repos(footprint: dict | None) -> list[dict]:
+    """Per repo: ``tickets``/``prs``/``commits`` as lines of text (each issue or PR
+    once), and the same as ``*_items`` with a link target for HTML."""
     repos = []
     for name, repo in sorted(((footprint or {}).get("repos") or {}).items()):
-        entry = {"name": name, "tickets": _ticket_lines(repo), "prs": _pr_lines(repo),
-                 "commits": _commit_lines(repo)}
-        if entry["tickets"] or entry["prs"] or entry["commits"]:
+        tickets, prs, commits = (_once(repo, TICKET_EVENTS), _once(repo, PR_EVENTS),
+                                 _commit_items(repo))
+        entry = {"name": name, "tickets": [t["text"] for t in tickets],
+                 "prs": [p["text"] for p in prs], "commits": [c["text"] for c in commits],
+                 "ticket_items": tickets, "pr_items": prs, "commit_items": commits}
+        if tickets or prs or commits:
             repos.append(entry)
     return repos
 
 
 def assigned_tickets(footprint: dict | None) -> list[dict]:
     return [{"label": f"{short_repo(t['repo'])}#{t['number']}", "repo": t["repo"],
-             "number": t["number"], "title": t.get("title", "")}
+             "number": t["number"], "title": t.get("title", ""), "url": t.get("url")}
             for t in (footprint or {}).get("assigned", [])]
+
+
+def _row(command: str, what: str = "", quote: bool = False) -> dict:
+    return {"command": command, "what": what, "quote": quote}
+
+
+def short_form(sup: Sup) -> list[dict]:
+    """The short-form lines a developer may type, with examples from their own SUP:
+    their assigned tickets and repositories (no ticket lines when they have none).
+    Quoted: "scheduling: part day" alone in a reply is an answer, not the mail's text."""
+    assigned = assigned_tickets(sup.footprint)
+    repos = [r["name"] for r in footprint_repos(sup.footprint)] + [t["repo"] for t in assigned]
+    rows = [_row("plan: ...", "what you will do by the next business day; required", True),
+            _row("scheduling: part day", "or full day, emergency only, unavailable", True)]
+    if assigned:
+        rows.append(_row(f"done: {assigned[0]['label']}", "a ticket you expect to finish", True))
+    if len(assigned) > 1:
+        rows.append(_row(f"working: {assigned[1]['label']}", "a ticket you are working on", True))
+    if repos:
+        shortest = min((short_repo(r) for r in repos), key=len)
+        rows.append(_row(f"comment {shortest}: ...", "a note about that repository", True))
+    rows.append(_row("blockers: ...", "what stops you, if anything", True))
+    return rows
+
+
+def hr_commands(ids: list[int]) -> list[dict]:
+    """The HR digest's commands, with the numbers of the digest's own SUPs as examples."""
+    first = str(ids[0]) if ids else "ID"
+    some = " ".join(map(str, ids[:2])) if ids else "ID ID"
+    return [_row("reviewed", "all SUPs in this digest"), _row(f"reviewed {some}", "just these"),
+            _row(f"note {first}: text", "an HR-only note"),
+            _row(f"flag {first} reason", "flag for follow-up"),
+            _row(f"unflag {first}", "remove the flag"), _row("help", "the list of commands")]
 
 
 def base_context(sup: Sup, footer: str) -> dict:
@@ -84,7 +139,7 @@ def base_context(sup: Sup, footer: str) -> dict:
 def sup_request_context(sup: Sup) -> dict:
     return {
         "previous_plan_lines": (sup.previous_plan or "").splitlines(),
-        "footprint_note": sup.footprint_note,
+        "footprint_note": footprints.notice(sup.footprint_note),
         "repos": footprint_repos(sup.footprint),
         "assigned": assigned_tickets(sup.footprint),
         "scheduling_values": list(SCHEDULING_VALUES),
@@ -96,9 +151,9 @@ def footprint_summary(footprint: dict | None) -> list[str]:
     lines = []
     for name, repo in sorted(((footprint or {}).get("repos") or {}).items()):
         parts = []
-        for label, keys in (("tickets", ("issues_opened", "issues_closed", "issues_commented")),
-                            ("PRs", ("prs_opened", "prs_merged")), ("commits", ("commits",))):
-            count = sum(len(repo.get(k, [])) for k in keys)
+        for label, count in (("tickets", len(_once(repo, TICKET_EVENTS))),
+                             ("PRs", len(_once(repo, PR_EVENTS))),
+                             ("commits", len(repo.get("commits", [])))):
             if count:
                 parts.append(f"{count} {label if count != 1 else label.rstrip('s')}")
         if parts:

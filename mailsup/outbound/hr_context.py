@@ -23,7 +23,7 @@ def hr_entry(sup: Sup, is_new: bool) -> dict:
     return {
         "id": sup.id, "ref": sup.reference, "new": is_new, "status": sup.status,
         "developer": sup.developer.name, "email": sup.developer.email,
-        "day": context.day_long(sup.day), "scheduling": sup.scheduling or "-",
+        "day": context.day_long(sup.day), "scheduling": sup.scheduling,
         "scheduling_note": sup.scheduling_note, "comment": sup.comment,
         "plan_lines": (sup.plan or "").splitlines(), "blockers": sup.blockers,
         "tickets": context.tickets(sup), "comments": sup.repo_comments or {},

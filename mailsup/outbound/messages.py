@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from urllib.parse import quote
 
 from mailsup.models import Client, Person, Sup
 from mailsup.outbound import context, hr_context
@@ -47,11 +48,28 @@ def reply_subject(original: str | None) -> str:
     return original if original.lower().startswith("re:") else f"Re: {original}".strip()
 
 
-def sup_request(sup: Sup, links: Links | None = None) -> Message:
+def reply_with_plan(address: str | None, subject: str) -> str | None:
+    """The "Reply with my plan" button: a ``mailto:`` to the SUP's signed address,
+    subject and a ``plan: `` body prefilled, percent-encoded as RFC 6068 asks (a
+    space is %20, never +)."""
+    if not address:
+        return None
+    return (f"mailto:{quote(address, safe='@+')}?subject={quote(reply_subject(subject), safe='')}"
+            f"&body={quote('plan: ', safe='')}")
+
+
+def sup_request(sup: Sup, links: Links | None = None, reply_address: str | None = None,
+                welcome: str | None = None) -> Message:
+    """``reply_address``: the SUP's signed address (``sup.reply_to``), for the button;
+    ``welcome``: not None for a person's first SUP mail, naming who set mailsup up
+    (``[mailsup] operator``, "" when not named)."""
     variables = context.base_context(sup, "reply to this email to answer")
     return Message("sup_request", sup_subject(sup),
                    variables | context.sup_request_context(sup)
-                   | {"pages": _sup_pages(sup, links, answer="Answer in the browser")})
+                   | {"pages": _sup_pages(sup, links, answer="Answer in the browser"),
+                      "short_form": context.short_form(sup),
+                      "reply_url": reply_with_plan(reply_address, sup_subject(sup)),
+                      "welcome": welcome})
 
 
 def nag(person: Person, sups: list[Sup], addresses: list[str],
@@ -65,9 +83,12 @@ def nag(person: Person, sups: list[Sup], addresses: list[str],
         clients = ", ".join(s.client.name for s in sups)
         subject = f"Reminder: {len(sups)} SUPs open ({clients}) for {first.day:%a %d %b}"
         footer = "reply to each SUP email (or write to its address) to answer it"
+    items = [item | {"reply_url": reply_with_plan(item["address"], sup_subject(sup))}
+             for item, sup in zip(context.reminder_items(sups, addresses), sups, strict=True)]
+    example = [row for row in context.short_form(first)
+               if row["command"].startswith(("plan:", "done:"))]
     return Message("nag", subject, context.base_context(first, footer) | {
-        "first_name": context.first_name(person.name),
-        "items": context.reminder_items(sups, addresses),
+        "first_name": context.first_name(person.name), "items": items, "example": example,
         "ref": first.reference if len(sups) == 1 else "", "pages": _nag_pages(sups, links)})
 
 
@@ -115,10 +136,11 @@ def receipt(sup: Sup, fields: dict, outcome: str, escalated: bool,
 
 def refusal(sup: Sup, fields: dict, problems: list[str], unread: list[str],
             answering: str | None = None, reading: dict | None = None,
-            links: Links | None = None) -> Message:
+            links: Links | None = None, reply_address: str | None = None) -> Message:
     """A reply that left the SUP without a plan: what was understood (kept as a
     draft), what was not, the text it would take as the plan, and that a reply
-    with just the missing line is enough."""
+    with just the missing line is enough (``reply_address``: the SUP's signed
+    address, for the "Reply with my plan" button)."""
     seen = _reading(reading, fields)
     if not seen["unclear"]:
         seen["unclear"] = [{"line": line, "problem": ""} for line in unread]
@@ -130,6 +152,8 @@ def refusal(sup: Sup, fields: dict, problems: list[str], unread: list[str],
         "understood": understood, "offer": fields.get("comment"),
         "previous_plan_lines": (sup.previous_plan or "").splitlines()[:10],
         "status": sup.status, "kept_plan": sup.plan,
+        "short_form": context.short_form(sup),
+        "reply_url": reply_with_plan(reply_address, answering or sup_subject(sup)),
         "pages": _sup_pages(sup, links, answer=answer)}
     return Message("refusal", reply_subject(answering or sup_subject(sup)), variables)
 
@@ -138,7 +162,8 @@ def help_answer(sup: Sup, answering: str | None = None, links: Links | None = No
     answer = None if sup.status == "reviewed" else "Answer in the browser"
     return Message("help", reply_subject(answering or sup_subject(sup)),
                    context.base_context(sup, "automatic answer")
-                   | {"pages": _sup_pages(sup, links, answer=answer)})
+                   | {"pages": _sup_pages(sup, links, answer=answer),
+                      "short_form": context.short_form(sup)})
 
 
 def reply_to_sup_email(person: Person, subject_ref: int | None,
@@ -171,6 +196,7 @@ def hr_digest(client: Client, sups: list[Sup], previous: set[int], day: date,
                        "hr_name": context.first_name(client.hr.name),
                        "items": hr_context.hr_digest_items(sups, previous),
                        "missed": [context.missed_item(s) for s in missed],
+                       "commands": context.hr_commands([s.id for s in sups if s.id]),
                        "title": f"{client.name} SUPs to review", "ref": "",
                        "footer": "reply with commands, one per line",
                        "pages": pages(links, lambda go: [("Review in the browser",
@@ -255,6 +281,7 @@ def command_results(client: Client, changes: list[str], errors: list[str],
     return Message("command_results", reply_subject(answering), {
         "client_name": client.name, "changes": changes, "errors": errors,
         "unknown": unknown, "empty": empty, "title": "Digest commands", "ref": "",
+        "commands": context.hr_commands([]),
         "footer": "automatic answer to your digest reply",
         "pages": pages(links, lambda go: [("Review queue", go.hr(client.slug))])})
 

@@ -97,7 +97,8 @@ def _refuse(ctx: Ctx, sup: Sup, parsed, answer: dict, reading: dict) -> None:
     autoreply.answer(ctx.settings, ctx.row, kind="refusal",
                      message=messages.refusal(sup, answer, parsed.problems, parsed.unread,
                                               ctx.subject, reading=reading,
-                                              links=Links.of(ctx.settings)),
+                                              links=Links.of(ctx.settings),
+                                              reply_address=sups.reply_to(ctx.settings, sup)),
                      to=ctx.identity.sender, now=ctx.now, sup=sup,
                      reply_to=sups.reply_to(ctx.settings, sup))
     ctx.settle("refused", "sup_reply", *parsed.problems)
