@@ -199,6 +199,28 @@ def defaults() -> dict[str, dict[str, str]]:
     return {section: dict(parser[section]) for section in parser.sections()}
 
 
+def _did_you_mean(word: str, choices, shape: str = "{}") -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {shape.format(close[0])}?)" if close else ""
+
+
+def _unknown(parser: configparser.ConfigParser, known: dict[str, dict[str, str]]) -> list[str]:
+    """Every section and key the packaged mailsup.ini does not have: a typo
+    (``reply_adress``, ``[smpt]``) must not fall back to a default in silence."""
+    problems = []
+    for section in parser.sections():
+        if section not in known:
+            problems.append(f"[{section}] is not a section{_did_you_mean(section, known, '[{}]')}")
+            continue
+        for key in parser[section]:
+            if key not in known[section]:
+                problems.append(f"[{section}] {key} is not a key"
+                                f"{_did_you_mean(key, known[section])}")
+    return problems
+
+
 def read_values(path: Path) -> dict[str, dict[str, str]]:
     parser = _parser()
     try:
@@ -215,8 +237,11 @@ def read_values(path: Path) -> dict[str, dict[str, str]]:
         first = str(exc).strip().splitlines()[0]
         raise ConfigError(f"{path}: cannot parse: {first}") from None
     values = defaults()
+    unknown = _unknown(parser, values)
+    if unknown:
+        raise ConfigError(f"{path}: " + "; ".join(unknown))
     for section in parser.sections():
-        values.setdefault(section, {}).update(parser[section])
+        values[section].update(parser[section])
     for name, (section, key) in ENV_OVERRIDES.items():
         if os.environ.get(name):
             values[section][key] = os.environ[name]

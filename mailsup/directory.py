@@ -84,19 +84,44 @@ KEYS = {
 }
 
 
-def _check_keys(data: dict) -> None:
-    """A typo ("timzone", [[person]]) must fail loudly, not load as a default."""
+def _check_keys(data: dict, errors: list[str]) -> None:
+    """A typo ("timzone", [[person]]) must fail loudly, not load as a default.
+
+    Unknown keys are collected with the file's other errors; a wrong shape
+    (an unknown table, a table that is not an array) stops at once, since
+    nothing after it can be read.
+    """
     for table, value in data.items():
         if table not in KEYS:
             raise DirectoryError(f"unknown table [[{table}]]{_did_you_mean(table, KEYS)}; "
                                  f"use {', '.join(f'[[{k}]]' for k in KEYS)}")
-        if not isinstance(value, list):
+        if not isinstance(value, list) or not all(isinstance(e, dict) for e in value):
             raise DirectoryError(f"[{table}] must be an array of tables: write [[{table}]]")
         for i, entry in enumerate(value):
             for key in entry:
                 if key not in KEYS[table]:
-                    raise DirectoryError(f"{table}[{i}]: unknown key {key!r}"
-                                         f"{_did_you_mean(key, KEYS[table])}")
+                    errors.append(f"{table}[{i}]: unknown key {key!r}"
+                                  f"{_did_you_mean(key, KEYS[table])}")
+
+
+# Where a value is stored: a longer one is refused naming the field, instead of
+# PostgreSQL's "value too long for type character varying(255)" as "database unavailable".
+COLUMNS = {"people": (Person, {"aliases": Alias.email}), "clients": (Client, {"orgs": Org.login}),
+           "teams": (Team, {})}
+
+
+def _too_long(where: str, table: str, entry: dict) -> list[str]:
+    model, lists = COLUMNS[table]
+    problems = []
+    for key, value in entry.items():
+        field = model._meta.fields.get(key)
+        values = value if key in lists and isinstance(value, list) else [value]
+        field = lists.get(key, field)
+        limit = getattr(field, "max_length", None)
+        for item in values:
+            if limit and isinstance(item, str) and len(item) > limit:
+                problems.append(f"{where}.{key}: {len(item):,} characters, at most {limit}")
+    return problems
 
 
 def _did_you_mean(word: str, choices) -> str:
@@ -214,21 +239,52 @@ def _validate_team(entry: dict, where: str, person_ref, known_orgs: set[str]) ->
 
 
 def validate(data: dict, known_people: set[str], base_schedule: Schedule | None = None) -> dict:
-    """Check the whole file; returns normalised data or raises DirectoryError."""
-    _check_keys(data)
-    people = [_validate_person(p, f"people[{i}]") for i, p in enumerate(data.get("people", []))]
-    _check_unique_addresses(people)
+    """Check the whole file; returns normalised data or raises DirectoryError.
+
+    Every error of the file is reported at once, so an operator
+    fixes them in one pass instead of one load per typo.
+    """
+    errors: list[str] = []
+
+    def each(table: str, check, *args) -> list[dict]:
+        checked = []
+        for i, entry in enumerate(data.get(table, [])):
+            where = f"{table}[{i}]"
+            try:
+                value = check(entry, where, *args)
+            except DirectoryError as exc:
+                errors.append(str(exc))
+                continue
+            too_long = _too_long(where, table, value)
+            errors.extend(too_long)
+            if not too_long:
+                checked.append(value)
+        return checked
+
+    _check_keys(data, errors)
+    people = each("people", _validate_person)
+    try:
+        _check_unique_addresses(people)
+    except DirectoryError as exc:
+        errors.append(str(exc))
     person_ref = _person_ref({p["email"] for p in people} | known_people)
-    clients = [_validate_client(entry, f"clients[{i}]", person_ref, base_schedule)
-               for i, entry in enumerate(data.get("clients", []))]
+    clients = each("clients", _validate_client, person_ref, base_schedule)
     known_orgs = {o for c in clients for o in c["orgs"]} | {o.login for o in Org.select()}
-    teams = [_validate_team(entry, f"teams[{i}]", person_ref, known_orgs)
-             for i, entry in enumerate(data.get("teams", []))]
+    teams = each("teams", _validate_team, person_ref, known_orgs)
     repos = []
     for i, entry in enumerate(data.get("repos", [])):
         if entry.get("org") not in known_orgs or not entry.get("name"):
-            raise DirectoryError(f"repos[{i}]: needs an org of a client and a name")
-        repos.append((entry["org"], str(entry["name"])))
+            errors.append(f"repos[{i}]: needs an org of a client and a name")
+        elif len(str(entry["name"])) > Repo.name.max_length:
+            errors.append(f"repos[{i}].name: {len(str(entry['name'])):,} characters, "
+                          f"at most {Repo.name.max_length}")
+        else:
+            repos.append((entry["org"], str(entry["name"])))
+    if len(errors) == 1:
+        raise DirectoryError(errors[0])
+    if errors:
+        # Still one line (the CLI's promise), every problem on it.
+        raise DirectoryError(f"{len(errors)} problems: " + "; ".join(errors))
     return {"people": people, "clients": clients, "teams": teams, "repos": repos}
 
 

@@ -433,3 +433,81 @@ def test_control_a_reply_within_token_days_is_applied(world, smtp_sink, old_form
                   now=at("2026-12-08T07:00"))
     assert row.status == "applied", row.reasons
 
+
+
+# --- 10. config typos refused with "did you mean"; every directory error at once; sizes ---
+
+@pytest.mark.parametrize("mailsup_extra, text, needles", [
+    ("reply_adress = sup@mailsup.test", "",
+     ["[mailsup] reply_adress", "did you mean reply_address?"]),
+    ("", "[smpt]\nhost = relay.example\n", ["[smpt]", "did you mean [smtp]?"]),
+    ("", "[inbound]\nrequire_dmark = yes\nlisen = 127.0.0.1:25\n",
+     ["[inbound] require_dmark", "did you mean require_dmarc?", "[inbound] lisen",
+      "did you mean listen?"]),
+], ids=["key", "section", "two-keys"])
+def test_unknown_config_sections_and_keys_are_refused(tmp_path, mailsup_extra, text, needles):
+    from mailsup import config as config_mod
+    from mailsup.testing.config import write_config
+
+    path = write_config(tmp_path / "mailsup.ini", "sqlite:///x.db", None, extra=text,
+                        mailsup_extra=mailsup_extra)
+    with pytest.raises(config_mod.ConfigError) as refused:
+        config_mod.load(str(path))
+    for needle in needles:
+        assert needle in str(refused.value), str(refused.value)
+
+
+def test_control_every_packaged_key_is_known(tmp_path):
+    """A key added to the packaged mailsup.ini is known at once: the list derives from it."""
+    from mailsup import config as config_mod
+
+    path = tmp_path / "mailsup.ini"
+    text = config_mod.PACKAGED.read_text(encoding="utf-8").replace(
+        "secret =  ", "secret = test-secret-Vq3xT8mKp2Lw9Zr4Hn6Bd0Yc", 1)
+    path.write_text(text, encoding="utf-8")
+    settings = config_mod.load(str(path))
+    assert settings.smtp.port == 587
+
+
+BAD_DIRECTORY = """
+[[people]]
+email = "alice@example.com"
+name = "Alice"
+timzone = "Europe/Berlin"
+
+[[people]]
+email = "not-an-address"
+name = "Bob"
+timezone = "UTC"
+
+[[people]]
+email = "carol@example.com"
+name = "Carol"
+timezone = "Mars/Olympus"
+"""
+
+
+def test_the_directory_loader_reports_every_error_of_a_file_at_once(settings, tmp_path):
+    from mailsup.directory import DirectoryError
+
+    with pytest.raises(DirectoryError) as refused:
+        load_directory(tmp_path, BAD_DIRECTORY)
+    text = str(refused.value)
+    assert "timzone" in text and "did you mean timezone" in text, text
+    assert "not-an-address" in text and "Mars/Olympus" in text, text
+
+
+def test_a_value_longer_than_its_column_names_the_field(settings, tmp_path):
+    from mailsup.directory import DirectoryError
+
+    long_team = TWO_ZONES.replace('name = "Platform"', f'name = "{"P" * 10_000}"')
+    with pytest.raises(DirectoryError) as refused:
+        load_directory(tmp_path, long_team)
+    text = str(refused.value)
+    assert "teams[0].name" in text and "10,000 characters" in text and "255" in text, text
+
+
+def test_control_a_clean_directory_still_loads(settings, tmp_path):
+    report = load_directory(tmp_path, TWO_ZONES.replace('name = "Platform"',
+                                                        f'name = "{"P" * 255}"'))
+    assert report.created
