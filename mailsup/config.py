@@ -136,6 +136,7 @@ class Settings:
     slack: Service
     web: Web
     token_days: int = 14
+    lock_wait_seconds: int = 30
 
 
 def parse_time(value: str, where: str) -> time:
@@ -381,6 +382,7 @@ def from_values(values: dict[str, dict[str, str]], path: Path) -> Settings:
         slack=Service(values["slack"]["token"].strip(), values["slack"]["base_url"].strip()),
         web=_web(values["web"]),
         token_days=_parse_int(m["token_days"], "[mailsup] token_days"),
+        lock_wait_seconds=_parse_int(m["lock_wait_seconds"], "[mailsup] lock_wait_seconds"),
     )
 
 

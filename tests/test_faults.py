@@ -557,7 +557,9 @@ def hold_sqlite_lock(path: str, seconds: float) -> threading.Thread:
     return thread
 
 
-@pytest.mark.parametrize("held, outcome", [(1.5, "waits"), (7.0, "fails cleanly")])
+# 7 s is past the 5 s busy_timeout: the retry policy waits it out (issue 14); a lock
+# held past [mailsup] lock_wait_seconds is the one-line error tested further down.
+@pytest.mark.parametrize("held, outcome", [(1.5, "waits"), (7.0, "waits")])
 def test_sqlite_locked_by_another_writer_tick_waits_or_fails_cleanly(
         sqlite_path: str, world: World, smtp_sink, held: float, outcome: str) -> None:
     holder = hold_sqlite_lock(sqlite_path, held)
@@ -626,3 +628,51 @@ def test_sqlite_writer_during_reply_processing_does_not_quarantine_it(
     for holder in holders:
         holder.join()
     assert (ctx.status, ctx.reasons) == ("applied", [f"SUP {ctx.sup_id} submitted"])
+
+
+# --- issue 14, hole 5: one busy policy; a persistent lock is one line, never a traceback ---
+
+def _with_lock_wait(ini: Path, seconds: int) -> Path:
+    text = ini.read_text(encoding="utf-8")
+    ini.write_text(text.replace("[mailsup]\n", f"[mailsup]\nlock_wait_seconds = {seconds}\n", 1),
+                   encoding="utf-8")
+    return ini
+
+
+def test_sqlite_locked_longer_than_busy_timeout_inbound_deliver_waits_and_applies(
+        sqlite_path: str, world: World, replies: list[bytes], tmp_path: Path) -> None:
+    (name,) = write_files(tmp_path / "one", replies[:1])
+    holder = hold_sqlite_lock(sqlite_path, 8.0)  # longer than the 5 s busy_timeout
+    started = time.monotonic()
+    result = run([*mailsup_argv(world.ini, "inbound", "deliver"), "--now", REPLY_AT.isoformat(),
+                  name])
+    took = time.monotonic() - started
+    holder.join()
+    print(f"\nfaults: SQLite locked 8 s: inbound deliver exit {result.returncode} "
+          f"after {took:.1f} s")
+    assert_ok(result)
+    assert InboundMessage.get().status == "applied"
+
+
+def test_sqlite_locked_past_the_policy_tick_says_one_line_per_job_without_a_traceback(
+        sqlite_path: str, world: World) -> None:
+    _with_lock_wait(world.ini, 1)
+    holder = hold_sqlite_lock(sqlite_path, 9.0)
+    result = run(tick_argv(world.ini, FIRST_DAY))
+    holder.join()
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "database is locked" in result.stderr
+    assert all(line.startswith("mailsup") for line in result.stderr.splitlines()), result.stderr
+
+
+def test_sqlite_locked_past_the_policy_inbound_deliver_exits_75_with_one_line(
+        sqlite_path: str, world: World, replies: list[bytes], tmp_path: Path) -> None:
+    (name,) = write_files(tmp_path / "one", replies[:1])
+    _with_lock_wait(world.ini, 1)
+    holder = hold_sqlite_lock(sqlite_path, 9.0)
+    result = run([*mailsup_argv(world.ini, "inbound", "deliver"), "--now", REPLY_AT.isoformat(),
+                  name])
+    holder.join()
+    assert result.returncode == 75, result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -42,7 +42,7 @@ def parse_day(value: str | None, flag: str) -> date | None:
 
 def open_settings(args, *, need_schema: bool = True) -> Settings:
     settings = config_mod.load(args.config)
-    database.bind(settings.database)
+    database.bind(settings.database, settings.lock_wait_seconds)
     if need_schema:
         database.require_schema()
     return settings

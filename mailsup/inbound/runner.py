@@ -9,8 +9,11 @@ import logging
 import traceback
 from datetime import datetime, timedelta
 
+from peewee import InterfaceError, OperationalError
+
 from mailsup.clock import utcnow_naive
 from mailsup.config import Settings
+from mailsup.database import is_busy, retry_busy
 from mailsup.inbound import bounds, pipeline
 from mailsup.inbound.ctx import Ctx
 from mailsup.models import Effect, InboundMessage, Keys, db
@@ -32,7 +35,24 @@ def _save(ctx: Ctx) -> None:
 
 
 def process(settings: Settings, row: InboundMessage, now: datetime) -> Ctx:
-    """Run one stored message through the pipeline; never raises."""
+    """Run one stored message through the pipeline, waiting out a busy SQLite.
+
+    Raises only when the database stays busy or unavailable: the row is then
+    handed back ("new") for the next pass when that still works.
+    """
+    try:
+        return retry_busy(_process, settings, row, now)
+    except (OperationalError, InterfaceError):
+        try:
+            (InboundMessage.update(status="new")
+             .where((InboundMessage.id == row.id)
+                    & (InboundMessage.status == "processing")).execute())
+        except (OperationalError, InterfaceError):
+            pass  # the lease (or the next start) brings it back
+        raise
+
+
+def _process(settings: Settings, row: InboundMessage, now: datetime) -> Ctx:
     ctx = Ctx(settings, now, row)
     try:
         with db.atomic():
@@ -43,6 +63,8 @@ def process(settings: Settings, row: InboundMessage, now: datetime) -> Ctx:
         ctx.settle("quarantined", "too_costly", f"not finished: {exc}")
         _save(ctx)
     except Exception as exc:  # noqa: BLE001 - a bad message must not stop the loop
+        if is_busy(exc) or isinstance(exc, InterfaceError):
+            raise  # the database, not the message: never quarantine a reply for it
         log.exception("inbound %d quarantined", row.id)
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
         ctx = Ctx(settings, now, InboundMessage.get_by_id(row.id))
@@ -78,7 +100,7 @@ def process_pending(settings: Settings, now: datetime, limit: int | None = None)
     """Process stored mail until none is left (the tick's "inbound" job)."""
     done = []
     while limit is None or len(done) < limit:
-        row = claim_next(now)
+        row = retry_busy(claim_next, now)
         if row is None:
             break
         done.append(process(settings, row, now))
