@@ -171,6 +171,12 @@ def _missed_late_and_leave_by_mail(migrator: SchemaMigrator) -> None:
                        "DEFAULT 'directory'")
 
 
+def _inbound_claim_owner(migrator: SchemaMigrator) -> None:
+    """v6 (issue 14): who holds a "processing" claim, so a restart reclaims a dead one."""
+    if "claimed_by" not in _columns("inbound_message"):
+        db.execute_sql('ALTER TABLE "inbound_message" ADD COLUMN "claimed_by" VARCHAR(255)')
+
+
 # Append new migrations here; each runs once, in order, in its own transaction.
 MIGRATIONS: list[Callable[[SchemaMigrator], None]] = [
     _initial,
@@ -178,6 +184,7 @@ MIGRATIONS: list[Callable[[SchemaMigrator], None]] = [
     _reply_reading_fields,
     _pages,
     _missed_late_and_leave_by_mail,
+    _inbound_claim_owner,
 ]
 
 

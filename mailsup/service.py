@@ -189,6 +189,13 @@ class Service:
                                 "another address or start with --no-smtp") from None
 
     def start(self) -> None:
+        try:
+            runner.reclaim_dead(self.clock())  # a kill -9 left them: no 10-minute wait
+        except (DatabaseError, InterfaceError) as exc:
+            log.warning("could not reclaim inbound rows: %s", exc)
+        finally:
+            db.close()
+        self.inbound_ready.set()  # the first pipeline pass runs at once
         if self.use_smtp:
             self.controller = make_controller(self.settings, self.clock,
                                               on_stored=lambda _id: self.inbound_ready.set())

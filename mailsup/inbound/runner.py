@@ -6,8 +6,11 @@ transaction, commit; on an exception quarantine the row with the reason and go o
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import traceback
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from peewee import InterfaceError, OperationalError
 
@@ -75,8 +78,53 @@ def _process(settings: Settings, row: InboundMessage, now: datetime) -> Ctx:
     return ctx
 
 
+def _started(pid: int) -> str | None:
+    """A process's start time in clock ticks since boot (Linux), None if there is none."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rpartition(")")[2].split()[19]  # field 22: starttime
+
+
+def claim_owner() -> str:
+    """This process, as no other process (alive or later) can be: host, pid, start time."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_started(os.getpid()) or ''}"
+
+
+def _dead(owner: str) -> bool:
+    """True only for a claim of this host whose process is certainly gone."""
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False  # another host's process: only its lease can tell
+    if not Path("/proc/self/stat").exists():
+        return False  # no /proc to ask: the lease decides
+    started = _started(int(parts[1]))
+    return started is None or (bool(parts[2]) and started != parts[2])  # gone, or pid reused
+
+
+def reclaim_dead(now: datetime) -> int:
+    """Rows left "processing" by a process that cannot be alive go back to "new" at once
+    (``mailsup run`` on start, and every pass): no waiting for the 10-minute lease."""
+    held = (InboundMessage.select(InboundMessage.id, InboundMessage.claimed_by)
+            .where((InboundMessage.status == "processing")
+                   & InboundMessage.claimed_by.is_null(False)))
+    reclaimed = 0
+    for row in held:
+        if _dead(row.claimed_by):
+            reclaimed += (InboundMessage.update(status="new", claimed_by=None)
+                          .where((InboundMessage.id == row.id)
+                                 & (InboundMessage.status == "processing")
+                                 & (InboundMessage.claimed_by == row.claimed_by)).execute())
+    if reclaimed:
+        log.warning("reclaimed %d inbound message(s) left processing by a dead process",
+                    reclaimed)
+    return reclaimed
+
+
 def claim_next(now: datetime) -> InboundMessage | None:
     """Take the oldest new row; the conditional update makes two workers safe."""
+    reclaim_dead(now)
     stamp = utcnow_naive(now)
     (InboundMessage.update(status="new")
      .where((InboundMessage.status == "processing")
@@ -91,7 +139,8 @@ def claim_next(now: datetime) -> InboundMessage | None:
 
 
 def claim_row(row_id: int, now: datetime) -> InboundMessage | None:
-    taken = (InboundMessage.update(status="processing", processed_at=utcnow_naive(now))
+    taken = (InboundMessage.update(status="processing", processed_at=utcnow_naive(now),
+                                   claimed_by=claim_owner())
              .where((InboundMessage.id == row_id) & (InboundMessage.status == "new")).execute())
     return InboundMessage.get_by_id(row_id) if taken == 1 else None
 
