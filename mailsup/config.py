@@ -138,6 +138,7 @@ class Settings:
     web: Web
     token_days: int = 14
     operator: str = ""  # [mailsup] operator: named in a person's first SUP mail
+    lock_wait_seconds: int = 30
 
 
 def parse_time(value: str, where: str) -> time:
@@ -402,6 +403,7 @@ def from_values(values: dict[str, dict[str, str]], path: Path) -> Settings:
         web=_web(values["web"]),
         token_days=_parse_int(m["token_days"], "[mailsup] token_days"),
         operator=m.get("operator", "").strip(),
+        lock_wait_seconds=_parse_int(m["lock_wait_seconds"], "[mailsup] lock_wait_seconds"),
     )
 
 

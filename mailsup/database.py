@@ -7,11 +7,13 @@ recreate": an operator's data survives upgrades.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import parse_qs, unquote, urlparse
 
-from peewee import Database, PostgresqlDatabase, SqliteDatabase
+from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
 from playhouse.migrate import SchemaMigrator
 
 from mailsup.clock import utc_now, utcnow_naive
@@ -19,10 +21,18 @@ from mailsup.config import ConfigError, private_dir, private_file
 from mailsup.models import ALL_MODELS, SchemaVersion, SignInToken, TickRun, db
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# The one policy for every process (tick, run, inbound deliver, the pages): each
+# statement waits BUSY_TIMEOUT_MS for another writer (SQLite's busy handler);
+# a unit of work that still meets "database is locked" is retried whole, with
+# backoff, for up to [mailsup] lock_wait_seconds before its one-line error.
+BUSY_TIMEOUT_MS = 5000
+_lock_wait = 30.0
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
-    "busy_timeout": 5000,
+    "busy_timeout": BUSY_TIMEOUT_MS,
     "foreign_keys": 1,
     "synchronous": "normal",
 }
@@ -62,11 +72,38 @@ def make_database(url: str) -> Database:
     )
 
 
-def bind(url: str) -> Database:
+def bind(url: str, lock_wait: float | None = None) -> Database:
     """Point the model proxy at ``url``; returns the concrete database."""
+    global _lock_wait
+    if lock_wait is not None:
+        _lock_wait = float(lock_wait)
     database = make_database(url)
     db.initialize(database)
     return database
+
+
+def is_busy(exc: BaseException) -> bool:
+    """SQLite's "another writer holds the lock", as opposed to a broken database."""
+    text = str(exc).lower()
+    return isinstance(exc, OperationalError) and ("locked" in text or "busy" in text)
+
+
+def retry_busy(call: Callable[..., T], *args, **kwargs) -> T:
+    """Run a whole unit of work (its own transactions), again while SQLite is busy.
+
+    Never call it inside an open transaction: a retry must start from scratch.
+    """
+    deadline = time.monotonic() + _lock_wait
+    pause = 0.05
+    while True:
+        try:
+            return call(*args, **kwargs)
+        except OperationalError as exc:
+            if not is_busy(exc) or time.monotonic() + pause > deadline:
+                raise
+            log.info("database busy (%s); trying again in %.2f s", exc, pause)
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
 
 
 def is_sqlite() -> bool:
@@ -134,6 +171,12 @@ def _missed_late_and_leave_by_mail(migrator: SchemaMigrator) -> None:
                        "DEFAULT 'directory'")
 
 
+def _inbound_claim_owner(migrator: SchemaMigrator) -> None:
+    """v6 (issue 14): who holds a "processing" claim, so a restart reclaims a dead one."""
+    if "claimed_by" not in _columns("inbound_message"):
+        db.execute_sql('ALTER TABLE "inbound_message" ADD COLUMN "claimed_by" VARCHAR(255)')
+
+
 # Append new migrations here; each runs once, in order, in its own transaction.
 MIGRATIONS: list[Callable[[SchemaMigrator], None]] = [
     _initial,
@@ -141,6 +184,7 @@ MIGRATIONS: list[Callable[[SchemaMigrator], None]] = [
     _reply_reading_fields,
     _pages,
     _missed_late_and_leave_by_mail,
+    _inbound_claim_owner,
 ]
 
 

@@ -201,6 +201,9 @@ class InboundMessage(BaseModel):
     reasons = JSONField(default=list)
     sup = ForeignKeyField(Sup, null=True, backref="inbound")
     processed_at = DateTimeField(null=True)
+    # Who holds a "processing" claim: host:pid:process-start. A restart can tell
+    # a claim of a dead process (reclaimed at once) from one still at work.
+    claimed_by = CharField(null=True)
 
 
 class ImapState(BaseModel):

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import schedule
-from peewee import PostgresqlDatabase
+from peewee import DatabaseError, InterfaceError, PostgresqlDatabase
 
 from mailsup.clock import utc_now
 from mailsup.config import Settings
@@ -127,6 +127,8 @@ class Service:
                 log.info("tick: %s", report.as_dict())
             else:
                 sender.flush(self.settings, self.clock())  # followers still send
+        except (DatabaseError, InterfaceError) as exc:  # the next minute tries again
+            log.warning("tick failed: %s", str(exc).strip().splitlines()[:1])
         except Exception:  # noqa: BLE001 - the next minute tries again
             log.exception("tick failed")
         finally:
@@ -147,6 +149,8 @@ class Service:
                 done = runner.process_pending(self.settings, self.clock())
                 if done:
                     sender.flush(self.settings, self.clock())  # receipts go out at once
+            except (DatabaseError, InterfaceError) as exc:  # waited per policy already
+                log.warning("pipeline pass failed: %s", str(exc).strip().splitlines()[:1])
             except Exception:  # noqa: BLE001 - rows stay stored; the loop goes on
                 log.exception("pipeline pass failed")
             finally:
@@ -185,6 +189,13 @@ class Service:
                                 "another address or start with --no-smtp") from None
 
     def start(self) -> None:
+        try:
+            runner.reclaim_dead(self.clock())  # a kill -9 left them: no 10-minute wait
+        except (DatabaseError, InterfaceError) as exc:
+            log.warning("could not reclaim inbound rows: %s", exc)
+        finally:
+            db.close()
+        self.inbound_ready.set()  # the first pipeline pass runs at once
         if self.use_smtp:
             self.controller = make_controller(self.settings, self.clock,
                                               on_stored=lambda _id: self.inbound_ready.set())

@@ -60,7 +60,7 @@ def open_settings(args, *, need_schema: bool = True) -> Settings:
         if missing is not None:
             raise UserError(f"no database at {missing}; run `mailsup init` first (it "
                             "creates it)")
-    database.bind(settings.database)
+    database.bind(settings.database, settings.lock_wait_seconds)
     if need_schema:
         try:
             database.require_schema()

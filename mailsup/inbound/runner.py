@@ -6,11 +6,17 @@ transaction, commit; on an exception quarantine the row with the reason and go o
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import traceback
 from datetime import datetime, timedelta
+from pathlib import Path
+
+from peewee import InterfaceError, OperationalError
 
 from mailsup.clock import utcnow_naive
 from mailsup.config import Settings
+from mailsup.database import is_busy, retry_busy
 from mailsup.inbound import bounds, pipeline
 from mailsup.inbound.ctx import Ctx
 from mailsup.models import Effect, InboundMessage, Keys, db
@@ -32,7 +38,24 @@ def _save(ctx: Ctx) -> None:
 
 
 def process(settings: Settings, row: InboundMessage, now: datetime) -> Ctx:
-    """Run one stored message through the pipeline; never raises."""
+    """Run one stored message through the pipeline, waiting out a busy SQLite.
+
+    Raises only when the database stays busy or unavailable: the row is then
+    handed back ("new") for the next pass when that still works.
+    """
+    try:
+        return retry_busy(_process, settings, row, now)
+    except (OperationalError, InterfaceError):
+        try:
+            (InboundMessage.update(status="new")
+             .where((InboundMessage.id == row.id)
+                    & (InboundMessage.status == "processing")).execute())
+        except (OperationalError, InterfaceError):
+            pass  # the lease (or the next start) brings it back
+        raise
+
+
+def _process(settings: Settings, row: InboundMessage, now: datetime) -> Ctx:
     ctx = Ctx(settings, now, row)
     try:
         with db.atomic():
@@ -43,6 +66,8 @@ def process(settings: Settings, row: InboundMessage, now: datetime) -> Ctx:
         ctx.settle("quarantined", "too_costly", f"not finished: {exc}")
         _save(ctx)
     except Exception as exc:  # noqa: BLE001 - a bad message must not stop the loop
+        if is_busy(exc) or isinstance(exc, InterfaceError):
+            raise  # the database, not the message: never quarantine a reply for it
         log.exception("inbound %d quarantined", row.id)
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
         ctx = Ctx(settings, now, InboundMessage.get_by_id(row.id))
@@ -53,8 +78,53 @@ def process(settings: Settings, row: InboundMessage, now: datetime) -> Ctx:
     return ctx
 
 
+def _started(pid: int) -> str | None:
+    """A process's start time in clock ticks since boot (Linux), None if there is none."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rpartition(")")[2].split()[19]  # field 22: starttime
+
+
+def claim_owner() -> str:
+    """This process, as no other process (alive or later) can be: host, pid, start time."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_started(os.getpid()) or ''}"
+
+
+def _dead(owner: str) -> bool:
+    """True only for a claim of this host whose process is certainly gone."""
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False  # another host's process: only its lease can tell
+    if not Path("/proc/self/stat").exists():
+        return False  # no /proc to ask: the lease decides
+    started = _started(int(parts[1]))
+    return started is None or (bool(parts[2]) and started != parts[2])  # gone, or pid reused
+
+
+def reclaim_dead(now: datetime) -> int:
+    """Rows left "processing" by a process that cannot be alive go back to "new" at once
+    (``mailsup run`` on start, and every pass): no waiting for the 10-minute lease."""
+    held = (InboundMessage.select(InboundMessage.id, InboundMessage.claimed_by)
+            .where((InboundMessage.status == "processing")
+                   & InboundMessage.claimed_by.is_null(False)))
+    reclaimed = 0
+    for row in held:
+        if _dead(row.claimed_by):
+            reclaimed += (InboundMessage.update(status="new", claimed_by=None)
+                          .where((InboundMessage.id == row.id)
+                                 & (InboundMessage.status == "processing")
+                                 & (InboundMessage.claimed_by == row.claimed_by)).execute())
+    if reclaimed:
+        log.warning("reclaimed %d inbound message(s) left processing by a dead process",
+                    reclaimed)
+    return reclaimed
+
+
 def claim_next(now: datetime) -> InboundMessage | None:
     """Take the oldest new row; the conditional update makes two workers safe."""
+    reclaim_dead(now)
     stamp = utcnow_naive(now)
     (InboundMessage.update(status="new")
      .where((InboundMessage.status == "processing")
@@ -69,7 +139,8 @@ def claim_next(now: datetime) -> InboundMessage | None:
 
 
 def claim_row(row_id: int, now: datetime) -> InboundMessage | None:
-    taken = (InboundMessage.update(status="processing", processed_at=utcnow_naive(now))
+    taken = (InboundMessage.update(status="processing", processed_at=utcnow_naive(now),
+                                   claimed_by=claim_owner())
              .where((InboundMessage.id == row_id) & (InboundMessage.status == "new")).execute())
     return InboundMessage.get_by_id(row_id) if taken == 1 else None
 
@@ -78,7 +149,7 @@ def process_pending(settings: Settings, now: datetime, limit: int | None = None)
     """Process stored mail until none is left (the tick's "inbound" job)."""
     done = []
     while limit is None or len(done) < limit:
-        row = claim_next(now)
+        row = retry_busy(claim_next, now)
         if row is None:
             break
         done.append(process(settings, row, now))

@@ -17,6 +17,7 @@ from peewee import DatabaseError, InterfaceError
 
 from mailsup.clock import utc_now, utcnow_naive
 from mailsup.config import Settings
+from mailsup.database import retry_busy
 from mailsup.inbound import runner
 from mailsup.jobs import (
     create_sups,
@@ -74,14 +75,14 @@ def tick(settings: Settings, now: datetime, *, send: bool = True,
         if progress:
             progress(name)
         try:
-            report.done[name] = len(job(settings, now) or [])
+            report.done[name] = len(retry_busy(job, settings, now) or [])
         except Exception as exc:  # noqa: BLE001 - one broken job must not stop the day
             _failed(report, name, exc)
     if send:
         if progress:
             progress("sending")
         try:
-            flushed = sender.flush(settings, now)
+            flushed = retry_busy(sender.flush, settings, now)
         except Exception as exc:  # noqa: BLE001 - rows stay pending for the next tick
             _failed(report, "send", exc)
         else:
@@ -106,8 +107,11 @@ def _record(report: TickReport, started: datetime) -> None:
 
 
 def _failed(report: TickReport, name: str, exc: Exception) -> None:
-    log.exception("job %s failed", name)
     first = (str(exc).strip().splitlines() or [""])[0]
+    if isinstance(exc, DatabaseError | InterfaceError):
+        log.info("job %s failed: %s", name, first)  # the database, not a bug: the report says it
+    else:
+        log.exception("job %s failed", name)
     report.errors[name] = f"{type(exc).__name__}: {first}"
     if isinstance(exc, DatabaseError | InterfaceError):
         # A dropped connection stays dead in peewee until closed: close it so

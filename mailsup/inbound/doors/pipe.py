@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from peewee import InterfaceError, OperationalError
+
 from mailsup.config import Settings
+from mailsup.database import retry_busy
 from mailsup.inbound import runner
 from mailsup.inbound.store import store_raw
 
@@ -68,12 +71,19 @@ def deliver(settings: Settings, names: list[str], now: datetime,
             results.append(Delivered(source, None, False, "empty", None, ["no message data"]))
             code = max(code, EX_DATAERR)
             continue
-        stored = store_raw(raw, "cli", now, envelope_from=envelope_from,
-                           envelope_to=envelope_to)
+        stored = retry_busy(store_raw, raw, "cli", now, envelope_from=envelope_from,
+                            envelope_to=envelope_to)
         row = stored.row
-        claimed = runner.claim_row(row.id, now)
-        if claimed is not None:
-            row = runner.process(settings, claimed, now).row
+        try:
+            claimed = retry_busy(runner.claim_row, row.id, now)
+            if claimed is not None:
+                row = runner.process(settings, claimed, now).row
+        except (OperationalError, InterfaceError) as exc:
+            # Stored is stored (exit 0: the MTA must not send it again); the
+            # next pass of `mailsup run` or `tick` processes it.
+            results.append(Delivered(source, row.id, stored.created, "new", None,
+                                     [f"stored; processing waits for the database ({exc})"]))
+            continue
         results.append(Delivered(source, row.id, stored.created, row.status, row.kind,
                                  list(row.reasons or [])))
     return code, results
