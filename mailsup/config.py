@@ -75,6 +75,7 @@ class Smtp:
     outbox_dir: Path
     timeout: float
     give_up_hours: int
+    connections: int  # parallel SMTP connections per flush
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,12 @@ def _parse_int(value: str, where: str) -> int:
         return int(value.strip())
     except ValueError:
         raise ConfigError(f"{where}: {value!r} is not a whole number") from None
+
+
+def _at_least_one(value: int, where: str) -> int:
+    if value < 1:
+        raise ConfigError(f"{where}: {value} must be 1 or more")
+    return value
 
 
 def _parse_bool(value: str, where: str) -> bool:
@@ -314,6 +321,8 @@ def from_values(values: dict[str, dict[str, str]], path: Path) -> Settings:
             outbox_dir=_relative(path, s["outbox_dir"].strip()),
             timeout=float(_parse_int(s["timeout"], "[smtp] timeout")),
             give_up_hours=_parse_int(s["give_up_hours"], "[smtp] give_up_hours"),
+            connections=_at_least_one(_parse_int(s["connections"], "[smtp] connections"),
+                                      "[smtp] connections"),
         ),
         imap=Imap(
             host=i["host"].strip(),
