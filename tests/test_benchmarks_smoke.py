@@ -24,6 +24,7 @@ RATES = (
     "inbound_msgs_per_s", "inbound_store_msgs_per_s", "inbound_process_msgs_per_s",
     "outbound_msgs_per_s", "outbound_enqueue_msgs_per_s", "outbound_flush_msgs_per_s",
     "outbound_naive_msgs_per_s", "sink_accept_msgs_per_s",
+    "relay_outbound_msgs_per_s", "relay_naive_msgs_per_s", "relay_ceiling_msgs_per_s",
 )
 
 
@@ -51,7 +52,8 @@ def test_no_benchmark_failed(figures):
 def test_machine_and_mode_are_recorded(figures):
     assert figures["mode"] == "tiny"
     assert figures["machine"]["cpu_count"] >= 1 and figures["machine"]["python"].startswith("3.")
-    assert set(figures["bench_seconds"]) == {"trim", "footprint", "tick", "outbound", "inbound"}
+    assert set(figures["bench_seconds"]) == {"trim", "footprint", "tick", "outbound", "inbound",
+                                             "relay"}
 
 
 def test_footprint_figures_pass_through(figures):
@@ -80,3 +82,12 @@ def test_tick_figures(figures):
     # Tiny runs the full-run shape: both sizes measured, the bigger one taking longer.
     assert measured["10000"] > measured["1000"] > 0
     assert 0 < created["1000"] < created["10000"]
+
+
+def test_relay_figures(figures):
+    assert figures["relay_delay_ms"] == 25.0 and figures["relay_connections"] == 4
+    ceiling = figures["relay_ceiling_by_connections"]
+    assert str(figures["relay_ceiling_connections"]) in ceiling
+    assert figures["relay_ceiling_msgs_per_s"] == max(ceiling.values())
+    assert "4" in figures["relay_outbound_by_connections"]
+    assert figures["relay_naive_messages"] >= 4 and figures["relay_messages"] >= 8
