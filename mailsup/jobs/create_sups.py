@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from peewee import chunked
+
 from mailsup import sup as sups
 from mailsup.clock import Calendar, aware, local_date, local_instant, utcnow_naive
 from mailsup.config import Settings
@@ -55,6 +57,31 @@ def due_for_client(settings: Settings, client: Client, now: datetime) -> list[Du
     return [c for c in candidates if (c.developer.id, c.day) not in existing]
 
 
+BATCH = 200  # SUPs (and their mails) per transaction in the 06:00 burst
+
+
+def create_batch(settings: Settings, batch: list[Due], now: datetime,
+                 per_person: dict, note: str | None) -> list[Sup]:
+    """One transaction for the batch; if it fails, each SUP alone, so one bad entry
+    costs only itself."""
+    try:
+        return sups.create_and_queue_many(settings, batch, now, per_person, note)
+    except Exception:  # noqa: BLE001 - retried one by one below
+        log.exception("batch of %d SUPs failed; creating them one by one", len(batch))
+    created = []
+    for item in batch:
+        try:
+            sup = sups.create_and_queue(settings, item, now, per_person.get(item.developer.email),
+                                        note)
+        except Exception:  # noqa: BLE001 - one bad entry must not stop everyone's SUP
+            log.exception("SUP for %s (%s) not created", item.developer.email,
+                          item.client.slug)
+            continue
+        if sup is not None:
+            created.append(sup)
+    return created
+
+
 def create_due_sups(settings: Settings, now: datetime) -> list[Sup]:
     created = []
     for client in Client.select().order_by(Client.slug):
@@ -64,14 +91,6 @@ def create_due_sups(settings: Settings, now: datetime) -> list[Sup]:
         windows = {d.developer: (sups.window_start(d), utcnow_naive(now))
                    for d in due if d.skip_reason is None}
         per_person, note = footprints.gather(settings, client, windows) if windows else ({}, None)
-        for item in due:
-            footprint = per_person.get(item.developer.email)
-            try:
-                sup = sups.create_and_queue(settings, item, now, footprint, note)
-            except Exception:  # noqa: BLE001 - one bad entry must not stop everyone's SUP
-                log.exception("SUP for %s (%s) not created", item.developer.email,
-                              client.slug)
-                continue
-            if sup is not None:
-                created.append(sup)
+        for batch in chunked(due, BATCH):
+            created += create_batch(settings, batch, now, per_person, note)
     return created
