@@ -38,6 +38,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import (  # noqa: E402
+    burst_bench,
     footprint_bench,
     inbound_bench,
     outbound_bench,
@@ -75,6 +76,7 @@ BENCHES: tuple[Bench, ...] = (
     Bench("outbound", lambda m: outbound_bench.run(m.quick, m.scale)),
     Bench("inbound", lambda m: inbound_bench.run(m.quick, m.scale)),
     Bench("relay", lambda m: relay_bench.run(m.quick, m.scale)),
+    Bench("burst", lambda m: burst_bench.run(m.quick, m.scale)),
 )
 
 
@@ -174,6 +176,25 @@ def machine() -> dict[str, Any]:
     }
 
 
+def reset_peak_rss() -> None:
+    """Linux: forget this process's high-water mark, so each benchmark's is its own."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def peak_rss_mb() -> float | None:
+    """Peak resident memory since the last reset (VmHWM), in MB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
 def progress(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
@@ -184,17 +205,24 @@ def run_all(mode: Mode, benches: tuple[Bench, ...] = BENCHES) -> dict[str, Any]:
     seconds: dict[str, float] = {}
     errors: dict[str, str] = {}
     started = time.perf_counter()
+    peaks: dict[str, float | None] = {}
     for bench in benches:
         progress(f"{bench.name} ...")
         start = time.perf_counter()
+        reset_peak_rss()
         try:
-            result.update(bench.run(mode))
+            figures = bench.run(mode)
+            result.update(figures)
         except Exception as exc:  # noqa: BLE001 - reported in the JSON, the rest still run
             traceback.print_exc(file=sys.stderr)
             errors[bench.name] = f"{type(exc).__name__}: {exc}"
+            figures = {}
         seconds[bench.name] = round(time.perf_counter() - start, 2)
+        children = figures.get("tick_burst_peak_rss_mb") or {}
+        peaks[bench.name] = max([peak_rss_mb(), *children.values()], key=lambda v: v or 0)
         progress(f"{bench.name} done in {seconds[bench.name]} s")
     result["bench_seconds"] = seconds
+    result["peak_rss_mb"] = peaks
     result["total_s"] = round(time.perf_counter() - started, 2)
     result["errors"] = errors
     return result

@@ -39,8 +39,11 @@ def enqueue(
     in_reply_to: str | None = None,
     references: list[str] | None = None,
     auto_submitted: str = "auto-generated",
+    look_first: bool = True,
 ) -> OutboundMessage:
-    existing = OutboundMessage.get_or_none(OutboundMessage.key == key)
+    """``look_first`` False: the caller has just looked for ``key``; a row queued
+    meanwhile is still found (the unique key refuses the second INSERT)."""
+    existing = OutboundMessage.get_or_none(OutboundMessage.key == key) if look_first else None
     if existing is not None:
         return existing
     domain = compose.domain_of(settings.reply_address)
