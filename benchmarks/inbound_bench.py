@@ -9,6 +9,8 @@ headers, short answer lines on top, the whole request quoted below). Timed:
 ``runner.process_pending`` (parse → dedupe → classify → authenticate → parse
 the reply → apply to the SUP → queue the receipt). Every reply must end applied
 as a ``sup_reply`` with its receipt in the outbox, or the run fails.
+``inbound_queries_per_reply``: the SQL statements SQLite ran during the timed
+processing (its trace hook; BEGIN/COMMIT/SAVEPOINT not counted) per reply.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -28,7 +32,7 @@ from benchmarks.tick_bench import NOW, populate, workspace  # noqa: E402
 from mailsup.inbound import runner  # noqa: E402
 from mailsup.inbound.store import store_raw  # noqa: E402
 from mailsup.jobs.tick import tick  # noqa: E402
-from mailsup.models import InboundMessage, OutboundMessage, Person, Sup  # noqa: E402
+from mailsup.models import InboundMessage, OutboundMessage, Person, Sup, db  # noqa: E402
 from mailsup.testing.replies import make_reply  # noqa: E402
 
 REPLY_AT = NOW + timedelta(minutes=30)
@@ -80,6 +84,27 @@ def verify(count: int) -> None:
                              f"expected {count}{why}")
 
 
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
+@contextmanager
+def counting_statements() -> Iterator[list[str]]:
+    """Every SQL statement SQLite runs meanwhile, less transaction control (BEGIN,
+    COMMIT, SAVEPOINT …): SQLite's own trace hook, so no query escapes the count."""
+    seen: list[str] = []
+
+    def trace(sql: str) -> None:
+        if not sql.lstrip().upper().startswith(TRANSACTION_CONTROL):
+            seen.append(sql)
+
+    connection = db.obj.connection()
+    connection.set_trace_callback(trace)
+    try:
+        yield seen
+    finally:
+        connection.set_trace_callback(None)
+
+
 def run(quick: bool, scale: float = 1.0) -> dict[str, Any]:
     """``scale`` < 1 shrinks the number of replies (the smoke test)."""
     count = max(5, int((200 if quick else 1000) * scale))
@@ -88,9 +113,10 @@ def run(quick: bool, scale: float = 1.0) -> dict[str, Any]:
         tick(ws.settings, NOW, send=False)  # untimed: the SUPs and their request mails
         replies = build_replies()
         store_s = store_all(replies)
-        start = time.perf_counter()
-        done = runner.process_pending(ws.settings, REPLY_AT)
-        process_s = time.perf_counter() - start
+        with counting_statements() as statements:
+            start = time.perf_counter()
+            done = runner.process_pending(ws.settings, REPLY_AT)
+            process_s = time.perf_counter() - start
         if len(done) != count:
             raise AssertionError(f"processed {len(done)} of {count}")
         verify(count)
@@ -99,6 +125,7 @@ def run(quick: bool, scale: float = 1.0) -> dict[str, Any]:
         "inbound_msgs_per_s": round(count / (store_s + process_s), 1),
         "inbound_store_msgs_per_s": round(count / store_s, 1),
         "inbound_process_msgs_per_s": round(count / process_s, 1),
+        "inbound_queries_per_reply": round(len(statements) / count, 2),
         "inbound_messages": count,
         "inbound_mean_bytes": round(mean_bytes),
     }

@@ -79,9 +79,11 @@ def requeue_all(ws: Workspace) -> float:
     OutboundMessage.delete().execute()
     all_sups = list(Sup.select().order_by(Sup.id))
     start = time.perf_counter()
-    for sup in all_sups:
-        sups.queue_request(ws.settings, sup, NOW)
-    return time.perf_counter() - start
+    queued = sups.queue_requests(ws.settings, all_sups, NOW)
+    elapsed = time.perf_counter() - start
+    if queued != len(all_sups):
+        raise AssertionError(f"queued {queued} of {len(all_sups)} request mails")
+    return elapsed
 
 
 def flush_all(ws: Workspace, sink: Sink, count: int) -> float:

@@ -75,6 +75,7 @@ class Smtp:
     outbox_dir: Path
     timeout: float
     give_up_hours: int
+    connections: int  # parallel SMTP connections per flush
     connect_timeout: float = 5.0  # connect + greeting; the packaged ini holds the default
 
 
@@ -153,6 +154,12 @@ def _parse_int(value: str, where: str) -> int:
         return int(value.strip())
     except ValueError:
         raise ConfigError(f"{where}: {value!r} is not a whole number") from None
+
+
+def _at_least_one(value: int, where: str) -> int:
+    if value < 1:
+        raise ConfigError(f"{where}: {value} must be 1 or more")
+    return value
 
 
 def _parse_bool(value: str, where: str) -> bool:
@@ -377,6 +384,8 @@ def from_values(values: dict[str, dict[str, str]], path: Path) -> Settings:
             timeout=float(_parse_int(s["timeout"], "[smtp] timeout")),
             give_up_hours=_parse_int(s["give_up_hours"], "[smtp] give_up_hours"),
             connect_timeout=float(_parse_int(s["connect_timeout"], "[smtp] connect_timeout")),
+            connections=_at_least_one(_parse_int(s["connections"], "[smtp] connections"),
+                                      "[smtp] connections"),
         ),
         imap=Imap(
             host=i["host"].strip(),

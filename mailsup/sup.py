@@ -12,12 +12,13 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from peewee import IntegrityError, fn
+from peewee import JOIN, IntegrityError, chunked, fn
 
 from mailsup import tokens
 from mailsup.clock import Calendar, local_instant, utcnow_naive
 from mailsup.clock import stamp as clock_stamp
 from mailsup.config import Schedule, Settings
+from mailsup.database import insert_rows, is_sqlite
 from mailsup.github import api as github_api
 from mailsup.github import footprints
 from mailsup.models import (
@@ -156,8 +157,77 @@ def queue_request(settings: Settings, sup: Sup, now: datetime):
     )
 
 
+def with_people(sups_: list[Sup]) -> list[Sup]:
+    """Load every SUP's developer and client with one query per table, not one per SUP.
+
+    A SUP row knows only the ids; reading ``sup.developer`` would load each
+    person lazily, one query (and one query compilation) per mail.
+    """
+    for field, model in ((Sup.developer, Person), (Sup.client, Client)):
+        ids = list({getattr(s, field.name + "_id") for s in sups_})
+        loaded = {row.id: row for chunk in chunked(ids, 1000)
+                  for row in model.select().where(model.id.in_(chunk))}
+        for s in sups_:
+            setattr(s, field.name, loaded[getattr(s, field.name + "_id")])
+    return sups_
+
+
+def queue_requests(settings: Settings, sups_: list[Sup], now: datetime, *,
+                   fresh: bool = False) -> int:
+    """``queue_request`` for a batch: people loaded once, one INSERT for the mails.
+
+    ``fresh``: SUPs this transaction created, people already attached; nobody
+    else can have queued their mails, so there is nothing to look up first.
+    """
+    if fresh:
+        todo = sups_
+    else:
+        queued = outbox.queued_keys(Keys.sup_request(s.id) for s in sups_)
+        todo = with_people([s for s in sups_ if Keys.sup_request(s.id) not in queued])
+    links = Links.of(settings)
+    return outbox.enqueue_many(settings, [
+        outbox.Outgoing(key=Keys.sup_request(s.id), kind="sup_request", to=[s.developer.email],
+                        rendered=render_request(s, links), sup=s,
+                        reply_to=reply_to(settings, s))
+        for s in todo], now, check_queued=False)
+
+
+def for_reply(sup_id: int) -> Sup | None:
+    """The SUP a reply names, in one query with what applying a reply reads next:
+    its request mail (the text the reply quotes, the thread's first Message-ID)
+    and the latest window end among the developer's other submitted SUPs."""
+    request, other = OutboundMessage.alias(), Sup.alias()
+    others_end = (other.select(fn.MAX(other.window_end))
+                  .where((other.developer == Sup.developer) & (other.client == Sup.client)
+                         & (other.id != Sup.id) & other.submitted_at.is_null(False)))
+    sup = (Sup.select(Sup, request, others_end.alias("others_window_end"))
+           .join(request, JOIN.LEFT_OUTER,
+                 on=((request.sup == Sup.id) & (request.kind == "sup_request")),
+                 attr="request_row")
+           .where(Sup.id == sup_id).first())
+    if sup is None:
+        return None
+    row = getattr(sup, "request_row", None)
+    if row is not None and row.id is not None and row.key == Keys.sup_request(sup.id):
+        sup.__dict__["_request_message"] = row
+    sup.__dict__["_others_window_end"] = _as_datetime(sup.__dict__.pop("others_window_end",
+                                                                       None))
+    return sup
+
+
+def _as_datetime(value) -> datetime | None:
+    """MAX() of a DateTimeField comes back as SQLite stores it: text."""
+    return Sup.window_end.python_value(value) if value is not None else None
+
+
 def request_message(sup: Sup) -> OutboundMessage | None:
-    return OutboundMessage.get_or_none(OutboundMessage.key == Keys.sup_request(sup.id))
+    """The SUP's request mail; asked for twice per reply (its text, its Message-ID),
+    read once per ``sup`` object."""
+    found = sup.__dict__.get("_request_message")
+    if found is None:  # None is not kept: the mail may be queued later (leave ends)
+        found = OutboundMessage.get_or_none(OutboundMessage.key == Keys.sup_request(sup.id))
+        sup.__dict__["_request_message"] = found
+    return found
 
 
 def create_and_queue(settings: Settings, due: Due, now: datetime, footprint: dict | None,
@@ -171,6 +241,67 @@ def create_and_queue(settings: Settings, due: Due, now: datetime, footprint: dic
         log.info("created %s for %s (%s, %s) %s", sup.reference, due.developer.email,
                  due.client.slug, due.day, sup.status)
     return sup
+
+
+def create_and_queue_many(settings: Settings, dues: list[Due], now: datetime,
+                          footprints_: dict[str, dict], note: str | None,
+                          share: bool = False) -> list[Sup] | None:
+    """``create_and_queue`` for a batch, in one transaction: the SUPs this call created.
+
+    The rows ``create`` writes, one INSERT per chunk, then their mails through
+    ``queue_requests``. A SUP that exists already (another worker, a second
+    tick) is skipped by the database and gets no mail from this call. On
+    SQLite the transaction holds the write lock from its start (IMMEDIATE), so
+    the SUPs found afterwards are ours; PostgreSQL says which with RETURNING.
+
+    ``share`` (PostgreSQL): None, doing nothing, when another worker holds this
+    batch (a transaction-scoped advisory lock), so two workers ticking at the
+    same instant split the burst instead of queueing behind each other's rows.
+    """
+    stamp = utcnow_naive(now)
+    rows = []
+    for due in dues:
+        tz, previous = due.developer.timezone, due.previous
+        skip = due.skip_reason or carried_unavailable(due)
+        rows.append({
+            "developer": due.developer.id, "client": due.client.id, "day": due.day,
+            "status": "skipped" if skip else "open", "skip_reason": skip, "created_at": stamp,
+            "due_at": utcnow_naive(local_instant(due.day, due.schedule.sup_time, tz)),
+            "nag_at": nag_instant(due, now), "window_start": window_start(due),
+            "footprint": footprints_.get(due.developer.email),
+            "footprint_note": note, "previous_plan": previous.plan if previous else None})
+    people = {due.developer.id: due.developer for due in dues}
+    by_pair = {(r["developer"], r["day"]): r for r in rows}
+    with db.atomic():
+        if share and not is_sqlite() and not _batch_lock(dues):
+            return None
+        if is_sqlite():
+            # The write lock is ours from BEGIN (IMMEDIATE): every id above the
+            # largest one now is a row this INSERT made.
+            before = Sup.select(fn.MAX(Sup.id)).scalar() or 0
+            insert_rows(Sup, rows, ignore_conflicts=True)
+            mine = list(Sup.select(Sup.id, Sup.developer, Sup.day)
+                        .where(Sup.id > before).tuples())
+        else:
+            mine = insert_rows(Sup, rows, ignore_conflicts=True,
+                               returning=(Sup.id, Sup.developer, Sup.day))
+        created = [Sup(id=sid, **by_pair[(dev, day)]) for sid, dev, day in mine]
+        for sup in created:
+            sup.developer, sup.client = people[sup.developer_id], dues[0].client
+        queue_requests(settings, [s for s in created if s.status == "open"], now, fresh=True)
+    for sup in created:
+        log.info("created %s for %s (%s, %s) %s", sup.reference, sup.developer.email,
+                 sup.client.slug, sup.day, sup.status)
+    return created
+
+
+def _batch_lock(dues: list[Due]) -> bool:
+    """Take this batch's advisory lock until the transaction ends, if nobody has it."""
+    first = dues[0]
+    name = f"mailsup:create_sups:{first.client.id}:{first.day}:{first.developer.id}"
+    cursor = db.obj.execute_sql(
+        "SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || %s))", (name,))
+    return bool(cursor.fetchone()[0])
 
 
 def snapshot(settings: Settings, sup: Sup,
@@ -193,9 +324,12 @@ def snapshot(settings: Settings, sup: Sup,
 
 def _start_after_other_snapshots(sup: Sup) -> datetime:
     """Two SUPs open at once (one answered late) must not snapshot the same events."""
-    latest = (Sup.select(fn.MAX(Sup.window_end))
-              .where((Sup.developer == sup.developer) & (Sup.client == sup.client)
-                     & (Sup.id != sup.id) & Sup.submitted_at.is_null(False)).scalar())
+    if "_others_window_end" in sup.__dict__:  # read with the SUP (for_reply)
+        latest = sup.__dict__["_others_window_end"]
+    else:
+        latest = (Sup.select(fn.MAX(Sup.window_end))
+                  .where((Sup.developer == sup.developer) & (Sup.client == sup.client)
+                         & (Sup.id != sup.id) & Sup.submitted_at.is_null(False)).scalar())
     if latest is not None and latest > sup.window_start:
         return latest
     return sup.window_start

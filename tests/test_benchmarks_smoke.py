@@ -20,10 +20,12 @@ UPSTREAM_KEYS = (
     "footprint_requests_per_cycle", "footprint_requests_unchanged_cycle",
     "footprint_naive_requests_100",
 )
+BENCH_NAMES = {"trim", "footprint", "tick", "outbound", "inbound", "relay", "burst"}
 RATES = (
     "inbound_msgs_per_s", "inbound_store_msgs_per_s", "inbound_process_msgs_per_s",
     "outbound_msgs_per_s", "outbound_enqueue_msgs_per_s", "outbound_flush_msgs_per_s",
     "outbound_naive_msgs_per_s", "sink_accept_msgs_per_s",
+    "relay_outbound_msgs_per_s", "relay_naive_msgs_per_s", "relay_ceiling_msgs_per_s",
 )
 
 
@@ -51,7 +53,7 @@ def test_no_benchmark_failed(figures):
 def test_machine_and_mode_are_recorded(figures):
     assert figures["mode"] == "tiny"
     assert figures["machine"]["cpu_count"] >= 1 and figures["machine"]["python"].startswith("3.")
-    assert set(figures["bench_seconds"]) == {"trim", "footprint", "tick", "outbound", "inbound"}
+    assert set(figures["bench_seconds"]) == BENCH_NAMES
 
 
 def test_footprint_figures_pass_through(figures):
@@ -80,3 +82,24 @@ def test_tick_figures(figures):
     # Tiny runs the full-run shape: both sizes measured, the bigger one taking longer.
     assert measured["10000"] > measured["1000"] > 0
     assert 0 < created["1000"] < created["10000"]
+
+
+def test_relay_figures(figures):
+    assert figures["relay_delay_ms"] == 25.0 and figures["relay_connections"] == 4
+    ceiling = figures["relay_ceiling_by_connections"]
+    assert str(figures["relay_ceiling_connections"]) in ceiling
+    assert figures["relay_ceiling_msgs_per_s"] == max(ceiling.values())
+    assert "4" in figures["relay_outbound_by_connections"]
+    assert figures["relay_naive_messages"] >= 4 and figures["relay_messages"] >= 8
+
+
+def test_burst_and_memory_figures(figures):
+    if figures["tick_burst_postgres_s"] is None:  # no PostgreSQL here: said, not failed
+        assert "not reachable" in figures["tick_burst_postgres_note"]
+    else:
+        assert figures["tick_burst_postgres_s"] > 0 and figures["tick_burst_flush_s"] > 0
+        assert sum(figures["tick_burst_created_by"]) == figures["tick_burst_developers"]
+        assert sum(figures["tick_burst_sent_by"]) == figures["tick_burst_developers"]
+    assert set(figures["peak_rss_mb"]) == BENCH_NAMES
+    assert all(v is None or v > 10 for v in figures["peak_rss_mb"].values())
+    assert 1 <= figures["inbound_queries_per_reply"] < 50

@@ -10,8 +10,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from peewee import Case
+
+from mailsup import sup as sups
 from mailsup.clock import utcnow_naive
 from mailsup.config import Settings
+from mailsup.inbound.ctx import first_run
 from mailsup.models import AutoReplyLog, Effect, InboundMessage, Keys, OutboundMessage, Sup
 from mailsup.outbound import compose, outbox
 
@@ -25,15 +29,18 @@ def within_budget(settings: Settings, address: str, now: datetime,
     """Take one unit of the address's answer budget; False when it is spent."""
     stamp = utcnow_naive(now)
     interval = timedelta(minutes=settings.inbound.auto_reply_interval_minutes)
-    entry, created = AutoReplyLog.get_or_create(address=address,
-                                                defaults={"last_sent_at": stamp, "count": 0})
-    if not created and stamp - entry.last_sent_at >= interval:
-        entry.last_sent_at, entry.count = stamp, 0
-    if entry.count >= budget:
-        return False
-    entry.count += 1
-    entry.save()
-    return True
+    # One upsert: a new address starts at 1; an old one starts again at 1 once its
+    # interval is over, else counts on while under budget (WHERE false: spent).
+    over = AutoReplyLog.last_sent_at <= stamp - interval
+    taken = (AutoReplyLog.insert(address=address, last_sent_at=stamp, count=1)
+             .on_conflict(conflict_target=[AutoReplyLog.address],
+                          update={AutoReplyLog.count: Case(None, [(over, 1)],
+                                                           AutoReplyLog.count + 1),
+                                  AutoReplyLog.last_sent_at: Case(None, [(over, stamp)],
+                                                                  AutoReplyLog.last_sent_at)},
+                          where=over | (AutoReplyLog.count < budget))
+             .as_rowcount().execute())
+    return taken > 0
 
 
 def answer(settings: Settings, row: InboundMessage, *, kind: str, message: compose.Message,
@@ -41,7 +48,7 @@ def answer(settings: Settings, row: InboundMessage, *, kind: str, message: compo
            reply_to: str | None = None, auto_submitted: str = "auto-replied",
            unauthenticated: bool = False) -> OutboundMessage | None:
     key = Keys.answer(kind, row.id)
-    existing = OutboundMessage.get_or_none(OutboundMessage.key == key)
+    existing = None if first_run(row) else OutboundMessage.get_or_none(OutboundMessage.key == key)
     if existing is not None:
         return existing
     # Mail without a valid reference can claim any From: it gets its own, tiny
@@ -54,13 +61,13 @@ def answer(settings: Settings, row: InboundMessage, *, kind: str, message: compo
         return None
     rendered = compose.render(message)
     # The thread: our original mail, then the reply this answers.
-    original = OutboundMessage.get_or_none(OutboundMessage.key == Keys.sup_request(sup.id)) \
-        if sup is not None else None
+    original = sups.request_message(sup) if sup is not None else None
     references = [m for m in (original.message_id if original else None, row.message_id)
                   if m] or None
     return outbox.enqueue(settings, key=key, kind=kind, to=[to], rendered=rendered, now=now,
                           sup=sup, reply_to=reply_to, in_reply_to=row.message_id,
-                          references=references, auto_submitted=auto_submitted)
+                          references=references, auto_submitted=auto_submitted,
+                          look_first=False)  # looked above (or the row is new)
 
 
 

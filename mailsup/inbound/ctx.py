@@ -15,6 +15,12 @@ if TYPE_CHECKING:
     from mailsup.inbound.classify import Verdict
 
 
+def first_run(row: InboundMessage) -> bool:
+    """Claimed for the first time (``runner.claim_row``; not a retry, not reaped after a
+    crash): no answer or effect of it was ever committed, so none need be looked for."""
+    return getattr(row, "first_run", False)
+
+
 @dataclass
 class Ctx:
     settings: Settings
@@ -28,6 +34,9 @@ class Ctx:
     reasons: list[str] = field(default_factory=list)
     sup_id: int | None = None
     unreadable: list[str] = field(default_factory=list)  # header names the parser refused
+    # Shared by every message of one ``process_pending`` pass: what does not change
+    # within a pass (a client, its repositories) is loaded once per pass, not per reply.
+    memo: dict = field(default_factory=dict)
 
     def settle(self, status: str, kind: str, *reasons: str) -> None:
         """Decide the message's outcome; a settled message leaves the pipeline."""

@@ -16,7 +16,7 @@ from email.message import EmailMessage
 
 from mailsup.inbound import authenticate, bounds, handlers
 from mailsup.inbound import classify as classify_mod
-from mailsup.inbound.ctx import Ctx
+from mailsup.inbound.ctx import Ctx, first_run
 from mailsup.models import Effect, InboundMessage, Keys
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,8 @@ def identify(ctx: Ctx) -> None:
 
 
 def route(ctx: Ctx) -> None:
-    if Effect.get_or_none(Effect.key == Keys.applied(ctx.row.id)) is not None:
+    if not first_run(ctx.row) and \
+            Effect.get_or_none(Effect.key == Keys.applied(ctx.row.id)) is not None:
         # `inbound retry --force` of a message whose effects already happened.
         ctx.settle("ignored", "already_applied", "this message was applied before; "
                    "its notes, flags and amendments are not repeated")

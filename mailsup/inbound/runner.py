@@ -12,7 +12,7 @@ import traceback
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from peewee import InterfaceError, OperationalError
+from peewee import InterfaceError, OperationalError, fn
 
 from mailsup.clock import utcnow_naive
 from mailsup.config import Settings
@@ -26,25 +26,31 @@ log = logging.getLogger(__name__)
 PROCESSING_LEASE = timedelta(minutes=10)
 
 
+_SETTLED = [InboundMessage.status, InboundMessage.kind, InboundMessage.reasons,
+            InboundMessage.sup, InboundMessage.processed_at]
+
+
 def _save(ctx: Ctx) -> None:
     row = ctx.row
     row.status, row.kind, row.reasons = ctx.status, ctx.kind, ctx.reasons
     row.sup = ctx.sup_id
     row.processed_at = utcnow_naive(ctx.now)
-    row.save()
+    row.save(only=_SETTLED)  # not the raw message again
     if ctx.status == "applied":
         Effect.insert(key=Keys.applied(row.id), kind="applied", created_at=row.processed_at) \
             .on_conflict_ignore().execute()
 
 
-def process(settings: Settings, row: InboundMessage, now: datetime) -> Ctx:
+def process(settings: Settings, row: InboundMessage, now: datetime,
+            memo: dict | None = None) -> Ctx:
     """Run one stored message through the pipeline, waiting out a busy SQLite.
 
     Raises only when the database stays busy or unavailable: the row is then
     handed back ("new") for the next pass when that still works.
+    ``memo``: the pass's shared cache (``Ctx.memo``), when several rows are processed.
     """
     try:
-        return retry_busy(_process, settings, row, now)
+        return retry_busy(_process, settings, row, now, {} if memo is None else memo)
     except (OperationalError, InterfaceError):
         try:
             (InboundMessage.update(status="new")
@@ -55,8 +61,8 @@ def process(settings: Settings, row: InboundMessage, now: datetime) -> Ctx:
         raise
 
 
-def _process(settings: Settings, row: InboundMessage, now: datetime) -> Ctx:
-    ctx = Ctx(settings, now, row)
+def _process(settings: Settings, row: InboundMessage, now: datetime, memo: dict) -> Ctx:
+    ctx = Ctx(settings, now, row, memo=memo)
     try:
         with db.atomic():
             pipeline.run(ctx)
@@ -122,37 +128,88 @@ def reclaim_dead(now: datetime) -> int:
     return reclaimed
 
 
-def claim_next(now: datetime) -> InboundMessage | None:
-    """Take the oldest new row; the conditional update makes two workers safe."""
-    reclaim_dead(now)
+def reap_expired(now: datetime) -> int:
+    """Rows a dead worker left ``processing`` past the lease: new again."""
     stamp = utcnow_naive(now)
-    (InboundMessage.update(status="new")
-     .where((InboundMessage.status == "processing")
-            & (InboundMessage.processed_at < stamp - PROCESSING_LEASE)).execute())
-    for candidate in (InboundMessage.select(InboundMessage.id)
-                      .where(InboundMessage.status == "new").order_by(InboundMessage.id)
-                      .limit(20)):
-        row = claim_row(candidate.id, now)
-        if row is not None:
-            return row
+    return (InboundMessage.update(status="new")
+            .where((InboundMessage.status == "processing")
+                   & (InboundMessage.processed_at < stamp - PROCESSING_LEASE)).execute())
+
+
+CANDIDATES = 20
+READ_AHEAD_BYTES = 512 * 1024
+
+
+def claim_next(now: datetime, waiting: list[InboundMessage | int] | None = None,
+               reap: bool = True) -> InboundMessage | None:
+    """Take the oldest new row; the conditional update makes two workers safe.
+
+    ``waiting``: rows loaded by an earlier call of the same pass (oldest first),
+    so a pass reads its rows CANDIDATES at a time instead of once each.
+    """
+    if reap:
+        reclaim_dead(now)
+        reap_expired(now)
+    waiting = [] if waiting is None else waiting
+    for _ in range(2):
+        while waiting:
+            candidate = waiting.pop(0)
+            if isinstance(candidate, int):  # a big one: read it only once it is ours
+                row = claim_row(candidate, now)
+            else:
+                row = claim_row(candidate.id, now, candidate)
+            if row is not None:
+                return row
+        waiting.extend(_candidates())
+        if not waiting:
+            return None
     return None
 
 
-def claim_row(row_id: int, now: datetime) -> InboundMessage | None:
-    taken = (InboundMessage.update(status="processing", processed_at=utcnow_naive(now),
-                                   claimed_by=claim_owner())
+def _candidates() -> list[InboundMessage | int]:
+    """The oldest new rows, read in one query where small (a reply is a few kB);
+    a big message stays an id, so a batch never holds CANDIDATES × 10 MB."""
+    sizes = list(InboundMessage.select(InboundMessage.id, fn.LENGTH(InboundMessage.raw))
+                 .where(InboundMessage.status == "new").order_by(InboundMessage.id)
+                 .limit(CANDIDATES).tuples())
+    small = [i for i, size in sizes if (size or 0) <= READ_AHEAD_BYTES]
+    loaded = {r.id: r for r in InboundMessage.select().where(InboundMessage.id.in_(small))} \
+        if small else {}
+    return [loaded.get(i, i) for i, _ in sizes]
+
+
+def claim_row(row_id: int, now: datetime,
+              loaded: InboundMessage | None = None) -> InboundMessage | None:
+    """Claim one row; ``loaded``: the row as read just before, to spare reading it again."""
+    stamp = utcnow_naive(now)
+    owner = claim_owner()
+    taken = (InboundMessage.update(status="processing", processed_at=stamp,
+                                   claimed_by=owner)
              .where((InboundMessage.id == row_id) & (InboundMessage.status == "new")).execute())
-    return InboundMessage.get_by_id(row_id) if taken == 1 else None
+    if taken != 1:
+        return None
+    if loaded is None:
+        return InboundMessage.get_by_id(row_id)
+    # Never claimed before: nothing this message caused can exist yet (ctx.first_run).
+    loaded.first_run = loaded.processed_at is None
+    loaded.status, loaded.processed_at, loaded.claimed_by = "processing", stamp, owner
+    return loaded
 
 
 def process_pending(settings: Settings, now: datetime, limit: int | None = None) -> list[Ctx]:
     """Process stored mail until none is left (the tick's "inbound" job)."""
-    done = []
+    done: list[Ctx] = []
+    waiting: list[InboundMessage | int] = []
+    memo: dict = {}
+    # Once per pass: a lease expires in minutes, a pass takes seconds; a dead
+    # process's rows (kill -9) come back at once.
+    retry_busy(reclaim_dead, now)
+    retry_busy(reap_expired, now)
     while limit is None or len(done) < limit:
-        row = retry_busy(claim_next, now)
+        row = retry_busy(claim_next, now, waiting, reap=False)
         if row is None:
             break
-        done.append(process(settings, row, now))
+        done.append(process(settings, row, now, memo))
     return done
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -137,25 +139,19 @@ Recorder = Callable[[OutboundMessage, Outcome], None]
 
 
 class Relay:
-    """One SMTP connection, opened on first use and kept for every batch of a flush."""
+    """One SMTP connection, opened on first use and kept for every mail it is given.
+
+    Each row is recorded (``Pool``) the moment the relay answers for it, so a
+    crash can re-send at most the mails in flight, not every mail the relay
+    already accepted.
+    """
 
     def __init__(self, settings: Settings):
         self.settings = settings
         self.client: aiosmtplib.SMTP | None = None
 
-    async def send(self, rows: list[OutboundMessage], record: Recorder) -> dict[int, Outcome]:
-        """Send a batch; a dead relay fails every row softly.
-
-        Each row is recorded the moment the relay answers for it, so a crash in
-        the middle of a batch can re-send at most the one mail in flight, not
-        every mail the relay already accepted.
-        """
-        outcomes: dict[int, Outcome] = {}
-
-        def settle(row: OutboundMessage, outcome: Outcome) -> None:
-            outcomes[row.id] = outcome
-            record(row, outcome)
-
+    async def send_one(self, row: OutboundMessage) -> Outcome:
+        """Send one row; a relay that cannot be reached or hangs up fails it softly."""
         if self.client is None:
             client = _smtp_client(self.settings.smtp)
             try:
@@ -163,25 +159,17 @@ class Relay:
                 # costs connect_timeout, not the per-command timeout, per tick.
                 await client.connect(timeout=self.settings.smtp.connect_timeout)
             except Exception as exc:  # noqa: BLE001 - any connect failure is temporary
-                for row in rows:
-                    settle(row, Outcome(False, error=f"cannot reach relay: {exc}"))
-                return outcomes
+                return Outcome(False, error=f"cannot reach relay: {exc}")
             self.client = client
-        for row in rows:
-            try:
-                await self.client.sendmail(envelope_sender(self.settings, row),
-                                           list(row.recipients), bytes(row.raw))
-                settle(row, Outcome(True))
-            except aiosmtplib.SMTPServerDisconnected as exc:
-                settle(row, _classify(exc))
-                await self.close()
-                break
-            except Exception as exc:  # noqa: BLE001 - recorded on the row, never raised
-                settle(row, _classify(exc))
-        for row in rows:
-            if row.id not in outcomes:
-                settle(row, Outcome(False, error="connection lost before sending"))
-        return outcomes
+        try:
+            await self.client.sendmail(envelope_sender(self.settings, row),
+                                       list(row.recipients), bytes(row.raw))
+            return Outcome(True)
+        except aiosmtplib.SMTPServerDisconnected as exc:
+            await self.close()
+            return _classify(exc)
+        except Exception as exc:  # noqa: BLE001 - recorded on the row, never raised
+            return _classify(exc)
 
     async def close(self) -> None:
         client, self.client = self.client, None
@@ -213,18 +201,51 @@ def _record(settings: Settings, row: OutboundMessage, outcome: Outcome, now: dat
             report.retrying.append(row.id)
             log.warning("will retry %s at %s: %s", row.message_id, row.next_attempt_at,
                         outcome.error)
-    row.save()
+    # Only what changed: rewriting the stored message (``raw``) per mail is most
+    # of what recording would cost.
+    row.save(only=_RECORDED)
+
+
+_RECORDED = [OutboundMessage.status, OutboundMessage.sent_at, OutboundMessage.lease_until,
+             OutboundMessage.attempts, OutboundMessage.last_error,
+             OutboundMessage.next_attempt_at]
 
 
 def flush(settings: Settings, now: datetime, limit: int | None = None) -> FlushReport:
     """Send every due row; returns what happened. Never raises for a relay problem."""
     report = FlushReport()
-    reap_expired_leases(now)
-    if settings.smtp.host:
-        asyncio.run(_flush_batches(settings, now, limit, report))
-    else:
-        _folder_batches(settings, now, limit, report)
+    with commits_not_awaited():
+        reap_expired_leases(now)
+        if settings.smtp.host:
+            asyncio.run(_flush_batches(settings, now, limit, report))
+        else:
+            _folder_batches(settings, now, limit, report)
     return report
+
+
+@contextmanager
+def commits_not_awaited():
+    """PostgreSQL: this connection's commits do not wait for their WAL flush while
+    flushing (SQLite in WAL mode with synchronous=normal already does not fsync).
+
+    A flush commits once per mail (the row is recorded as the relay accepts it),
+    and waiting for the disk each time made PostgreSQL's fsync the limit of
+    sending. Not waiting is safe against mailsup dying (the server has the
+    commit); only a crash of the database server itself could forget the last
+    fraction of a second of claims and "sent" marks, and those mails would go out
+    once more: at-least-once, as the relay's 250-to-commit window already is.
+    """
+    if is_sqlite():
+        yield
+        return
+    db.obj.execute_sql("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        try:
+            db.obj.execute_sql("RESET synchronous_commit")
+        except Exception:  # noqa: BLE001 - a dead connection resets itself
+            log.debug("could not reset synchronous_commit", exc_info=True)
 
 
 def _batches(settings: Settings, now: datetime, limit: int | None):
@@ -240,20 +261,70 @@ def _batches(settings: Settings, now: datetime, limit: int | None):
             remaining -= len(rows)
 
 
+class Pool:
+    """``[smtp] connections`` relays drawing rows from one queue of claimed batches.
+
+    A relay far away answers each SMTP command after a round trip, so one
+    connection spends most of its time waiting; several connections wait at
+    the same time. Claims stay small batches (the lease covers one batch); a
+    connection that finds the queue empty claims the next batch, which is safe
+    without a lock because claiming never awaits. The first temporary failure
+    stops every connection after its mail in flight, and the rows claimed but
+    not yet tried go back to ``pending`` untouched (no attempt counted).
+    """
+
+    def __init__(self, settings: Settings, now: datetime, limit: int | None,
+                 record: Recorder):
+        self.settings, self.now, self.record = settings, now, record
+        self.remaining = limit
+        self.queue: deque[OutboundMessage] = deque()
+        self.stopped = False
+
+    def next_row(self) -> OutboundMessage | None:
+        if self.stopped:
+            return None
+        if not self.queue and (self.remaining is None or self.remaining > 0):
+            size = BATCH if self.remaining is None else min(BATCH, self.remaining)
+            rows = claim(self.now, size, lease_for(size, self.settings.smtp.timeout))
+            if self.remaining is not None:
+                self.remaining -= len(rows)
+            self.queue.extend(rows)
+        return self.queue.popleft() if self.queue else None
+
+    async def connection(self) -> None:
+        relay = Relay(self.settings)
+        try:
+            while (row := self.next_row()) is not None:
+                outcome = await relay.send_one(row)
+                self.record(row, outcome)
+                if not outcome.ok and not outcome.permanent:
+                    self.stopped = True  # the relay is struggling; the next tick tries again
+        finally:
+            await relay.close()
+
+    async def run(self) -> None:
+        try:
+            await asyncio.gather(*(self.connection()
+                                   for _ in range(self.settings.smtp.connections)))
+        finally:
+            release([row.id for row in self.queue])
+            self.queue.clear()
+
+
+def release(ids: list[int]) -> None:
+    """Claimed rows that were never tried: back to pending at once, as they were."""
+    if ids:
+        (OutboundMessage.update(status="pending", lease_until=None)
+         .where((OutboundMessage.id.in_(ids)) & (OutboundMessage.status == "sending"))
+         .execute())
+
+
 async def _flush_batches(settings: Settings, now: datetime, limit: int | None,
                          report: FlushReport) -> None:
-    relay = Relay(settings)
-
     def record(row: OutboundMessage, outcome: Outcome) -> None:
         _record(settings, row, outcome, now, report)
 
-    try:
-        for rows in _batches(settings, now, limit):
-            outcomes = await relay.send(rows, record)
-            if any(not o.ok and not o.permanent for o in outcomes.values()):
-                break  # the relay is struggling; the next tick tries again
-    finally:
-        await relay.close()
+    await Pool(settings, now, limit, record).run()
 
 
 def _folder_batches(settings: Settings, now: datetime, limit: int | None,

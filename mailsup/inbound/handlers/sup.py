@@ -16,7 +16,7 @@ HELP_WORDS = {"help", "?", "help me", "usage"}
 
 
 def handle(ctx: Ctx) -> None:
-    sup = Sup.get_or_none(Sup.id == ctx.identity.reference.ident)
+    sup = sups.for_reply(ctx.identity.reference.ident)  # with its request mail, one query
     if sup is None:
         ctx.settle("refused", "sup_reply", "the token names a SUP that does not exist")
         return
@@ -42,11 +42,28 @@ def handle(ctx: Ctx) -> None:
 def _authorised(ctx: Ctx, sup: Sup) -> bool:
     identity = ctx.identity
     if identity.person is not None and identity.person.id == sup.developer_id:
+        sup.developer = identity.person  # the same row, already read: not again lazily
+        _attach_client(ctx, sup)
         return True
     reason = (f"From {identity.sender or '(none)'} is not an address of "
               f"{sup.developer.email}, whose {sup.reference} this is")
     ctx.settle("refused", "sup_reply", reason)
     return False
+
+
+def _attach_client(ctx: Ctx, sup: Sup) -> None:
+    """The SUP's client, read once per pass (``ctx.memo``) rather than once per reply."""
+    key = ("client", sup.client_id)
+    if key not in ctx.memo:
+        ctx.memo[key] = sup.client
+    sup.client = ctx.memo[key]
+
+
+def _repos(ctx: Ctx, sup: Sup) -> list[str]:
+    key = ("repos", sup.client_id)
+    if key not in ctx.memo:
+        ctx.memo[key] = repos_of(sup.client)
+    return ctx.memo[key]
 
 
 def _sent_text(sup: Sup) -> str:
@@ -56,6 +73,8 @@ def _sent_text(sup: Sup) -> str:
 
 def _newer_applied(ctx: Ctx, sup: Sup):
     """A reply applied after this one arrived: replaying this one must not undo it."""
+    if sup.submitted_at is None:  # an applied SUP reply always submits: none was
+        return None
     return (InboundMessage.select().where(
         (InboundMessage.sup == sup) & (InboundMessage.status == "applied")
         & (InboundMessage.kind == "sup_reply") & (InboundMessage.id != ctx.row.id)
@@ -71,7 +90,7 @@ def _apply(ctx: Ctx, sup: Sup, text: str) -> None:
         return
     parsed = reply_parser.parse_reply(text, _sent_text(sup),
                                       context.assigned_tickets(sup.footprint),
-                                      repos_of(sup.client), previous_plan=sup.previous_plan)
+                                      _repos(ctx, sup), previous_plan=sup.previous_plan)
     answer, given = sups.answer_after(sup, parsed.as_fields(), parsed.given)
     reading = reading_of(parsed, given)
     if not answer["plan"]:
