@@ -147,6 +147,23 @@ def welcome(settings: Settings, sup: Sup) -> str | None:
     return settings.operator if first_request(sup) else None
 
 
+def first_requests(sups_: list[Sup]) -> set[int]:
+    """``first_request`` for a batch of unqueued SUPs, in one query per 1,000 people:
+    the ids whose mail is its person's first SUP mail (one per person, the first)."""
+    people = list({s.developer_id for s in sups_})
+    earlier = {developer for chunk in chunked(people, 1000)
+               for (developer,) in (OutboundMessage.select(Sup.developer).join(Sup)
+                                    .where((OutboundMessage.kind == "sup_request")
+                                           & Sup.developer.in_(chunk))
+                                    .distinct().tuples())}
+    firsts: set[int] = set()
+    for s in sups_:
+        if s.developer_id not in earlier:
+            firsts.add(s.id)
+            earlier.add(s.developer_id)  # a second client's SUP the same morning: no intro
+    return firsts
+
+
 def queue_request(settings: Settings, sup: Sup, now: datetime):
     return outbox.enqueue(
         settings, key=Keys.sup_request(sup.id), kind="sup_request", to=[sup.developer.email],
@@ -185,10 +202,12 @@ def queue_requests(settings: Settings, sups_: list[Sup], now: datetime, *,
         queued = outbox.queued_keys(Keys.sup_request(s.id) for s in sups_)
         todo = with_people([s for s in sups_ if Keys.sup_request(s.id) not in queued])
     links = Links.of(settings)
+    firsts = first_requests(todo)
     return outbox.enqueue_many(settings, [
         outbox.Outgoing(key=Keys.sup_request(s.id), kind="sup_request", to=[s.developer.email],
-                        rendered=render_request(s, links), sup=s,
-                        reply_to=reply_to(settings, s))
+                        rendered=render_request(s, links, reply_to(settings, s),
+                                                settings.operator if s.id in firsts else None),
+                        sup=s, reply_to=reply_to(settings, s))
         for s in todo], now, check_queued=False)
 
 
