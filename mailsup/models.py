@@ -246,7 +246,10 @@ class Effect(BaseModel):
                                             key of a reminder mail before 2026-12)
       ``reminder:{person_id}:{day}``        a person's one reminder mail of their local
                                             day, listing every open SUP (outbox key too)
-      ``escalation:{sup_id}:{inbound_id}``  a blocker escalation (outbox key too)
+      ``escalation:{sup_id}:{inbound_id}``  a blocker escalation (outbox key too): one per
+                                            blocker text while it is open; its id is the
+                                            ``e`` reply token; data: to, names, blockers,
+                                            norm, sups, day, acks, resolved
       ``hr_digest:{client_slug}:{day}``     the HR digest of a client's HR-local day
       ``team_digest:{team_id}:{day}``       the team digest of a day (outbox key too;
                                             one mail per team, before 2026-12)
@@ -271,7 +274,10 @@ class Effect(BaseModel):
       ``hr_digest:{hr_digest_effect_id}``   the HR digest mail (an id, unlike the Effect)
       ``{answer_kind}:{inbound_id}``        an answer to inbound mail: ``receipt``,
                                             ``refusal``, ``help``, ``command_results``,
-                                            ``away`` (leave set, ended or refused by mail)
+                                            ``away`` (leave set, ended or refused by mail),
+                                            ``escalation_answer`` (to a manager's reply),
+                                            ``blocker_reply`` (that reply relayed to the
+                                            developer)
       ``sign_in:{sign_in_token_id}``        a one-time sign-in link to the pages
 
     AutoReplyLog.address (loop protection budgets):
@@ -375,6 +381,12 @@ class Keys:
     @staticmethod
     def unreferenced_budget(address: str) -> str:
         return f"unreferenced:{address}"
+
+    @staticmethod
+    def answer_inbound(key: str) -> int | None:
+        """The inbound id an answer's outbox key (``{kind}:{inbound_id}``) answers."""
+        kind, _, rest = key.partition(":")
+        return int(rest) if kind and rest.isdigit() else None
 
     @staticmethod
     def suppressed(kind: str, inbound_id: int) -> str:

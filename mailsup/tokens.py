@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass
 
 # What a reply can be about; routing maps these kinds to handlers.
-KINDS = {"s": "sup", "d": "hr_digest", "b": "bounce"}
+# "e": a blocker escalation (its Effect id), answered by the delivery manager.
+KINDS = {"s": "sup", "d": "hr_digest", "b": "bounce", "e": "escalation"}
 _MAC_CHARS = 16  # 80 bits
 _TOKEN_RE = re.compile(rf"^([a-z])(\d{{1,12}})-([a-z2-7]{{{_MAC_CHARS}}})$")
 

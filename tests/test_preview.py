@@ -84,6 +84,14 @@ def test_preview_renders_every_kind_exactly_as_it_is_sent(make_settings, smtp_si
     _same(preview(settings, "escalation", "alice@example.com", "acme", morning),
           _sent("escalation", "dan@example.com"))
     seen.add("escalation")
+    escalation = message_from_bytes(bytes(OutboundMessage.get(kind="escalation").raw),
+                                    policy=policy.default)
+    check("escalation_answer", "alice@example.com", morning,
+          make_reply(escalation, "On it: ops are restoring staging.",
+                     sender="Dan Delivery <dan@example.com>"), to="dan@example.com")
+    _same(preview(settings, "blocker_reply", "alice@example.com", "acme", morning),
+          _sent("blocker_reply", "alice@example.com"))
+    seen.add("blocker_reply")
     check("team_digest", "alice@example.com", at("2026-11-25T09:30"))  # 10:30 in Berlin
     check("hr_digest", "alice@example.com", at("2026-11-25T10:00"), to="hana@example.com")
     digest = smtp_sink.to("hana@example.com")[-1]

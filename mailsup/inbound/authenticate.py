@@ -17,7 +17,7 @@ from email.utils import getaddresses
 from mailsup import tokens
 from mailsup.config import Settings
 from mailsup.directory import person_by_address
-from mailsup.models import Client, Keys, OutboundMessage, Person
+from mailsup.models import Client, Effect, Keys, OutboundMessage, Person
 
 _SUBJECT_REF = re.compile(r"\[SUP (\d+)\]", re.IGNORECASE)
 _MSGID = re.compile(r"<[^<>\s]+>")
@@ -25,7 +25,7 @@ _MSGID = re.compile(r"<[^<>\s]+>")
 
 @dataclass
 class Reference:
-    kind: str  # "sup" | "hr_digest" | "bounce"
+    kind: str  # "sup" | "hr_digest" | "bounce" | "escalation" | "alias"
     ident: int
     via: str  # "token" | "thread"
 
@@ -71,6 +71,10 @@ def thread_reference(msg: EmailMessage) -> Reference | None:
         digest = Keys.hr_digest_mail_effect(row.key) if row.kind == "hr_digest" else None
         if digest is not None:
             return Reference("hr_digest", digest, "thread")
+        if row.kind == "escalation":  # the mail's key is its escalation Effect's key
+            effect = Effect.get_or_none(Effect.key == row.key)
+            if effect is not None:
+                return Reference("escalation", effect.id, "thread")
     return None
 
 

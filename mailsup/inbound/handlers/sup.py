@@ -77,14 +77,14 @@ def _apply(ctx: Ctx, sup: Sup, text: str) -> None:
     if not answer["plan"]:
         _refuse(ctx, sup, parsed, answer, reading)
         return
-    blockers = sups.blockers_to_escalate(sup, answer)
     outcome = sups.submit(ctx.settings, sup, parsed.as_fields(), ctx.now, ctx.row.id, given)
-    escalated = bool(blockers) and bool(
-        sups.escalate(ctx.settings, sup, blockers, ctx.now, ctx.row.id)
-        or sups.escalation_recipients(sup))
+    # Sent once per blocker text; a replacement or the next day's repeat says where it stands.
+    blocker = sups.escalate_blockers(ctx.settings, sup, answer["blockers"], ctx.now, ctx.row.id)
+    escalated = blocker is not None and blocker["state"] != "not_sent"
     autoreply.answer(ctx.settings, ctx.row, kind="receipt",
                      message=messages.receipt(sup, answer, outcome, escalated, ctx.subject,
-                                              reading=reading, links=Links.of(ctx.settings)),
+                                              reading=reading, links=Links.of(ctx.settings),
+                                              blocker=blocker),
                      to=ctx.identity.sender, now=ctx.now, sup=sup,
                      reply_to=sups.reply_to(ctx.settings, sup), auto_submitted="auto-generated")
     ctx.settle("applied", "sup_reply", f"{sup.reference} {outcome}",

@@ -1,0 +1,197 @@
+"""The conversation around a SUP (issue 11): blockers, loops, unknown addresses, HR, old SUPs.
+
+Every behaviour goes over real SMTP: replies are stored and run through the
+pipeline, answers go through the outbox to the aiosmtpd sink, and the tests
+read what arrived there.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mailsup import tokens
+from mailsup.inbound import runner
+from mailsup.inbound.store import store_raw
+from mailsup.jobs.tick import tick
+from mailsup.models import Effect, InboundMessage, OutboundMessage, Sup
+from mailsup.outbound import sender
+from mailsup.testing import at
+from mailsup.testing.replies import make_reply
+from tests.support.directory_samples import TWO_ZONES
+from tests.support.helpers import load_directory
+
+ALICE = "Alice Smith <alice@example.com>"
+DAN = "Dan Delivery <dan@example.com>"
+WED = at("2026-11-25T07:00")
+
+
+@pytest.fixture
+def world(settings, tmp_path, smtp_sink):
+    load_directory(tmp_path, TWO_ZONES)
+    tick(settings, at("2026-11-25T05:00"))  # Alice's Wednesday SUP (06:00 in Berlin)
+    return settings
+
+
+def receive(settings, raw, now=WED):
+    stored = store_raw(raw, "cli", now)
+    runner.process_pending(settings, now)
+    sender.flush(settings, now)
+    return InboundMessage.get_by_id(stored.row.id)
+
+
+def requests(sink, who="alice@example.com"):
+    return [m for m in sink.to(who) if "stand-up for" in str(m["Subject"])
+            and not str(m["Subject"]).startswith(("Re:", "Reminder"))]
+
+
+def escalations(sink):
+    return [m for m in sink.messages if "Blocker:" in str(m["Subject"])
+            and not str(m["Subject"]).startswith("Re:")]
+
+
+def last_to(sink, who, contains=""):
+    return [m for m in sink.to(who) if contains in m.text][-1]
+
+
+def team_digest(sink, who="dan@example.com"):
+    return [m for m in sink.to(who) if "plans for" in str(m["Subject"])][-1]
+
+
+def reply(settings, sink, body, now=WED, day=-1):
+    return receive(settings, make_reply(requests(sink)[day], body, sender=ALICE), now)
+
+
+# --- 1. escalation as a conversation ----------------------------------------
+
+def test_escalation_greets_and_its_reply_to_is_the_signed_escalation_address(world, smtp_sink):
+    reply(world, smtp_sink, "plan: ship the export\nblockers: staging is down")
+    (mail,) = escalations(smtp_sink)  # the control: the genuine first escalation is sent
+    effect = Effect.get(Effect.kind == "escalation")
+    assert mail["Reply-To"].addresses[0].addr_spec == tokens.address_for(world, "e", effect.id)
+    assert mail.text.startswith("Hi Dan,") and "staging is down" in mail.text
+    assert "Reply to this email to answer Alice" in mail.text
+    receipt = last_to(smtp_sink, "alice@example.com", "Thanks:")
+    assert "Your blockers have been sent to Dan Delivery." in receipt.text
+
+
+def test_the_managers_reply_reaches_the_developer_in_the_sups_thread(world, smtp_sink):
+    reply(world, smtp_sink, "plan: ship the export\nblockers: staging is down")
+    (escalation,) = escalations(smtp_sink)
+    row = receive(world, make_reply(escalation, "Hi Alice,\n\nI asked ops, back by noon.\n\n"
+                                    "Cheers,\nDan", sender=DAN), at("2026-11-25T08:00"))
+    assert row.status == "applied" and row.kind == "escalation_reply"
+    relay = last_to(smtp_sink, "alice@example.com", "answered the blocker")
+    request = requests(smtp_sink)[-1]
+    assert relay["In-Reply-To"] == request["Message-ID"]
+    assert str(relay["Subject"]) == f"Re: {request['Subject']}"
+    assert relay["Reply-To"].addresses[0].addr_spec == "dan@example.com"
+    assert "I asked ops, back by noon." in relay.text and "Cheers" not in relay.text
+    thread = Effect.get(Effect.kind == "escalation")
+    assert thread.data["acks"][0]["text"] == "I asked ops, back by noon."
+    assert thread.data["resolved"] is None
+    assert "passed on to Alice Smith" in last_to(smtp_sink, "dan@example.com", "passed on").text
+    tick(world, at("2026-11-25T10:30"))  # Dan's team digest (10:30 in London)
+    assert "blocker: acknowledged by Dan Delivery" in team_digest(smtp_sink).text
+
+
+def test_a_reply_threaded_to_the_escalation_works_without_the_token(world, smtp_sink):
+    reply(world, smtp_sink, "plan: ship the export\nblockers: staging is down")
+    (escalation,) = escalations(smtp_sink)
+    row = receive(world, make_reply(escalation, "Fixed: staging is back.", sender=DAN,
+                                    to="sup@mailsup.test"), at("2026-11-25T08:00"))
+    assert row.status == "applied" and "resolved" in row.reasons[0]
+
+
+@pytest.mark.parametrize("word", ["Resolved.", "fixed", "Done - access granted"])
+def test_resolved_marks_the_blocker_resolved_for_receipt_and_digest(world, smtp_sink, word):
+    reply(world, smtp_sink, "plan: ship the export\nblockers: staging is down")
+    (escalation,) = escalations(smtp_sink)
+    receive(world, make_reply(escalation, word, sender=DAN), at("2026-11-25T08:00"))
+    thread = Effect.get(Effect.kind == "escalation")
+    assert thread.data["resolved"]["by"] == "dan@example.com"
+    assert "marked the blocker as resolved" in last_to(
+        smtp_sink, "alice@example.com", "answered the blocker").text
+    reply(world, smtp_sink, "plan: ship the export, then docs", at("2026-11-25T08:30"))
+    receipt = last_to(smtp_sink, "alice@example.com", "merged into")
+    assert "Dan Delivery marked it resolved" in receipt.text
+    assert len(escalations(smtp_sink)) == 1
+    tick(world, at("2026-11-25T10:30"))
+    assert "blocker: resolved by Dan Delivery" in team_digest(smtp_sink).text
+
+
+def test_not_resolved_is_an_acknowledgement(world, smtp_sink):
+    reply(world, smtp_sink, "plan: ship the export\nblockers: staging is down")
+    (escalation,) = escalations(smtp_sink)
+    receive(world, make_reply(escalation, "Not fixed yet, still waiting on ops", sender=DAN),
+            at("2026-11-25T08:00"))
+    thread = Effect.get(Effect.kind == "escalation")
+    assert thread.data["resolved"] is None and len(thread.data["acks"]) == 1
+
+
+@pytest.mark.parametrize("who", ["Bob Jones <bob@example.com>", "Mallory <mallory@evil.example>"])
+def test_a_reply_to_an_escalation_from_someone_else_is_refused_and_kept(world, smtp_sink, who):
+    reply(world, smtp_sink, "plan: ship the export\nblockers: staging is down")
+    (escalation,) = escalations(smtp_sink)
+    before = len(smtp_sink.to("alice@example.com"))
+    raw = make_reply(escalation, "resolved, trust me", sender=who)
+    row = receive(world, raw, at("2026-11-25T08:00"))
+    assert row.status == "refused" and bytes(row.raw) == raw  # nothing lost
+    assert "not a delivery manager" in row.reasons[0]
+    thread = Effect.get(Effect.kind == "escalation")
+    assert thread.data["acks"] == [] and thread.data["resolved"] is None  # nothing applied
+    assert len(smtp_sink.to("alice@example.com")) == before  # nothing relayed
+    address = who.split("<")[1].rstrip(">")
+    (answer,) = smtp_sink.to(address)  # a clear answer
+    assert "was not passed on" in answer.text and "not one of the delivery managers" \
+        in answer.text
+
+
+def _escalation_count() -> int:
+    return OutboundMessage.select().where(OutboundMessage.kind == "escalation").count()
+
+
+def test_one_sup_replaced_many_times_escalates_each_blocker_text_once(world, smtp_sink):
+    """The fuzz figure: the same blocker through 40 replacements, in varied spellings and
+    with other texts and "none" between, is one escalation; each other text is one more."""
+    spellings = ["staging is down", "Staging is down.", "  staging  is down ", "STAGING IS DOWN!",
+                 "- staging is down"]
+    others = ["none", "waiting for design", "staging is down"]
+    for i in range(40):
+        blockers = spellings[i % len(spellings)] if i % 3 else others[(i // 3) % len(others)]
+        reply(world, smtp_sink, f"plan: step {i}\nblockers: {blockers}", at("2026-11-25T07:00"))
+    sent = _escalation_count()
+    print(f"\nFIGURE one SUP replaced 40 times (2 distinct blocker texts): {sent} escalations")
+    assert sent == 2
+    assert {"staging is down" in m.text.lower() for m in escalations(smtp_sink)} == {True, False}
+
+
+def test_a_blocker_repeated_on_the_next_days_is_day_n_and_escalated_once(world, smtp_sink):
+    reply(world, smtp_sink, "plan: ship the export\nblockers: staging is down")
+    tick(world, at("2026-11-26T05:00"))  # Thursday's SUP
+    reply(world, smtp_sink, "plan: still the export\nblockers: Staging is down",
+          at("2026-11-26T07:00"))
+    assert _escalation_count() == 1
+    receipt = last_to(smtp_sink, "alice@example.com", "Thanks:")
+    assert "was sent to Dan Delivery on Wednesday 25 November 2026 (day 2)" in receipt.text
+    assert "not sent again" in receipt.text and "No answer yet" in receipt.text
+    tick(world, at("2026-11-26T10:30"))
+    digest = team_digest(smtp_sink).text
+    assert "BLOCKED (day 2): Staging is down" in digest
+    assert "sent to Dan Delivery, no answer yet" in digest
+    # Friday, still blocked: day 3, still one escalation.
+    tick(world, at("2026-11-27T05:00"))
+    reply(world, smtp_sink, "plan: docs\nblockers: staging is down", at("2026-11-27T07:00"))
+    assert "(day 3)" in last_to(smtp_sink, "alice@example.com", "Thanks:").text
+    assert _escalation_count() == 1
+
+
+def test_after_resolved_the_same_text_on_a_later_day_is_a_new_blocker(world, smtp_sink):
+    reply(world, smtp_sink, "plan: ship the export\nblockers: staging is down")
+    (escalation,) = escalations(smtp_sink)
+    receive(world, make_reply(escalation, "fixed", sender=DAN), at("2026-11-25T08:00"))
+    reply(world, smtp_sink, "plan: ship it\nblockers: staging is down", at("2026-11-25T08:30"))
+    assert _escalation_count() == 1  # the same SUP: resolved stays resolved
+    tick(world, at("2026-11-26T05:00"))
+    reply(world, smtp_sink, "plan: again\nblockers: staging is down", at("2026-11-26T07:00"))
+    assert _escalation_count() == 2  # it came back after it was resolved
+    assert Sup.select().count() >= 2
