@@ -267,7 +267,8 @@ class Effect(BaseModel):
       ``slack_nag:{sup_id}``                the Slack DM after the email reminder
       ``slack_hr:{hr_digest_effect_id}``    the Slack nudge about an HR digest
       ``applied:{inbound_id}``              an inbound message whose effects happened
-      ``suppressed:{answer_kind}:{inbound_id}``  an answer not sent: the address's budget was spent
+      ``suppressed:{answer_kind}:{inbound_id}``  an answer not sent: loop protection held it
+                                            back (data: to, answer, inbound, why)
 
     OutboundMessage.key only:
       ``sup_request:{sup_id}``              the SUP email
@@ -277,12 +278,17 @@ class Effect(BaseModel):
                                             ``away`` (leave set, ended or refused by mail),
                                             ``escalation_answer`` (to a manager's reply),
                                             ``blocker_reply`` (that reply relayed to the
-                                            developer)
+                                            developer), ``alias_notice`` (to the person
+                                            whose SUP an unregistered address answered),
+                                            ``alias_answer`` (to their "yes")
       ``sign_in:{sign_in_token_id}``        a one-time sign-in link to the pages
 
     AutoReplyLog.address (loop protection budgets):
       ``{address}``                         answers to a known reference
       ``unreferenced:{address}``            answers to mail without a valid reference
+      ``daily:{budget}``                    the same budgets counted per UTC day (the
+                                            daily cap), and ``daily:own:{address}``, the
+                                            fuse of the answers that always go
     """
 
     key = CharField(unique=True)
@@ -387,6 +393,10 @@ class Keys:
         """The inbound id an answer's outbox key (``{kind}:{inbound_id}``) answers."""
         kind, _, rest = key.partition(":")
         return int(rest) if kind and rest.isdigit() else None
+
+    @staticmethod
+    def daily_budget(address: str) -> str:
+        return f"daily:{address}"
 
     @staticmethod
     def suppressed(kind: str, inbound_id: int) -> str:

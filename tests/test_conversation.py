@@ -195,3 +195,82 @@ def test_after_resolved_the_same_text_on_a_later_day_is_a_new_blocker(world, smt
     reply(world, smtp_sink, "plan: again\nblockers: staging is down", at("2026-11-26T07:00"))
     assert _escalation_count() == 2  # it came back after it was resolved
     assert Sup.select().count() >= 2
+
+
+# --- 2. loop protection -----------------------------------------------------
+
+ROBOT_TEXT = "Thank you for your message. It has been received and will be answered soon."
+
+
+def robot_loop(settings, sink, address, sender_header, first, hours=12, every=15):
+    """A responder without any automatic-mail header, answering the latest mail it got
+    from mailsup every ``every`` minutes; returns how many answers mailsup sent it."""
+    start = at("2026-11-25T07:00")
+    before = len(sink.to(address))
+    latest = first
+    from datetime import timedelta
+    for step in range(hours * 60 // every):
+        now = start + timedelta(minutes=every * step)
+        receive(settings, make_reply(latest, ROBOT_TEXT, sender=sender_header, quote=False,
+                                     date=now), now)
+        mine = sink.to(address)
+        latest = mine[-1] if len(mine) > before else latest
+    return len(sink.to(address)) - before
+
+
+def test_a_slow_auto_responder_at_a_developers_address_gets_one_receipt(world, smtp_sink):
+    """The figure: 48 robot mails in 12 hours. Before, each got a receipt (4 an hour
+    stayed under the budget of 5); now the echo of our receipt is not answered."""
+    sent = robot_loop(world, smtp_sink, "alice@example.com", ALICE, requests(smtp_sink)[-1])
+    print(f"\nFIGURE 15-minute auto-responder over 12 hours: {sent} answers sent")
+    assert sent == 1
+    held = Effect.select().where(Effect.kind == "suppressed")
+    assert held.count() == 47 and "a loop" in held.first().data["why"]
+
+
+def test_receipts_for_genuine_replies_are_never_held_back(world, smtp_sink):
+    """Ten different replies in an hour: ten receipts (the budget used to stop at five)."""
+    from datetime import timedelta
+    for i in range(10):
+        reply(world, smtp_sink, f"plan: version {i}", WED + timedelta(minutes=5 * i))
+    receipts = [m for m in smtp_sink.to("alice@example.com") if "merged into" in m.text
+                or "Thanks:" in m.text]
+    assert len(receipts) == 10
+    assert Effect.select().where(Effect.kind == "suppressed").count() == 0
+
+
+def test_an_unknown_sender_is_still_throttled(world, smtp_sink):
+    """The control: a stranger writing to an escalation's address every 15 minutes for
+    12 hours gets at most the daily cap of answers, and none to a mail answering ours."""
+    reply(world, smtp_sink, "plan: ship the export\nblockers: staging is down")
+    (escalation,) = escalations(smtp_sink)
+    from datetime import timedelta
+    for step in range(48):
+        now = WED + timedelta(minutes=15 * step)
+        receive(world, make_reply(escalation, f"resolved {step}",
+                                  sender="Robot <robot@evil.example>", quote=False, date=now),
+                now)
+    sent = len(smtp_sink.to("robot@evil.example"))
+    print(f"\nFIGURE unknown sender, 48 mails in 12 hours: {sent} answers sent")
+    assert sent == 3  # one an hour, three a day
+    first = smtp_sink.to("robot@evil.example")[0]
+    row = receive(world, make_reply(first, "resolved again", sender="Robot <robot@evil.example>",
+                                    quote=False), at("2026-11-26T07:00"))  # a new day
+    held = [e for e in Effect.select().where(Effect.kind == "suppressed")
+            if e.data["inbound"] == row.id]
+    assert "answers our escalation_answer" in held[0].data["why"]
+    assert len(smtp_sink.to("robot@evil.example")) == 3
+
+
+def test_a_held_back_answer_is_shown_and_counted(world, smtp_sink, tmp_path, capsys):
+    from mailsup.cli import main
+
+    robot_loop(world, smtp_sink, "alice@example.com", ALICE, requests(smtp_sink)[-1], hours=1)
+    row = InboundMessage.select().order_by(InboundMessage.id.desc()).first()
+    assert main(["--config", str(world.path), "inbound", "show", str(row.id)]) == 0
+    shown = capsys.readouterr().out
+    assert "held_back: receipt to alice@example.com: the mail repeats" in shown
+    assert main(["--config", str(world.path), "inbound", "list"]) == 0
+    assert "3 answers held back by loop protection" in capsys.readouterr().out
+    from mailsup.inbound.autoreply import suppressed_count
+    assert suppressed_count() == 3 and suppressed_count(at("2027-01-01T00:00")) == 0

@@ -116,5 +116,6 @@ def _answer(ctx: Ctx, effect: Effect, outcome: str, problem: str = "") -> None:
             context.first_name(person.name) if person else "", sup, outcome, ctx.subject,
             developer=sup.developer.name, problem=problem, links=Links.of(ctx.settings)),
         to=ctx.identity.sender, now=ctx.now, sup=sup, unauthenticated=person is None,
+        own=outcome != "refused",
         # Replying to the answer works like replying to the escalation.
         reply_to=tokens.address_for(ctx.settings, "e", effect.id))

@@ -52,7 +52,7 @@ def handle(ctx: Ctx) -> None:
         ctx.settings, ctx.row, kind="command_results",
         message=messages.command_results(client, cctx.changes, cctx.errors, unknown,
                                          not lines, ctx.subject, Links.of(ctx.settings)),
-        to=ctx.identity.sender, now=ctx.now, auto_submitted="auto-replied",
+        to=ctx.identity.sender, now=ctx.now, auto_submitted="auto-replied", own=True,
         # Replying to the confirmation works like replying to the digest.
         reply_to=tokens.address_for(ctx.settings, "d", digest.id))
     status = "applied" if cctx.changes else "refused"

@@ -86,7 +86,8 @@ def _apply(ctx: Ctx, sup: Sup, text: str) -> None:
                                               reading=reading, links=Links.of(ctx.settings),
                                               blocker=blocker),
                      to=ctx.identity.sender, now=ctx.now, sup=sup,
-                     reply_to=sups.reply_to(ctx.settings, sup), auto_submitted="auto-generated")
+                     reply_to=sups.reply_to(ctx.settings, sup), auto_submitted="auto-generated",
+                     own=True)
     ctx.settle("applied", "sup_reply", f"{sup.reference} {outcome}",
                *(f"not understood: {u.line[:200]!r}: {u.problem}" for u in parsed.unclear))
 
@@ -99,7 +100,7 @@ def _refuse(ctx: Ctx, sup: Sup, parsed, answer: dict, reading: dict) -> None:
                                               ctx.subject, reading=reading,
                                               links=Links.of(ctx.settings)),
                      to=ctx.identity.sender, now=ctx.now, sup=sup,
-                     reply_to=sups.reply_to(ctx.settings, sup))
+                     reply_to=sups.reply_to(ctx.settings, sup), own=True)
     ctx.settle("refused", "sup_reply", *parsed.problems)
 
 
