@@ -267,6 +267,8 @@ class Effect(BaseModel):
       ``slack_nag:{sup_id}``                the Slack DM after the email reminder
       ``slack_hr:{hr_digest_effect_id}``    the Slack nudge about an HR digest
       ``applied:{inbound_id}``              an inbound message whose effects happened
+      ``alias_by_mail:{address}``           an alias its person confirmed by mail (a
+                                            directory reload keeps it)
       ``suppressed:{answer_kind}:{inbound_id}``  an answer not sent: loop protection held it
                                             back (data: to, answer, inbound, why)
 
@@ -288,7 +290,9 @@ class Effect(BaseModel):
       ``unreferenced:{address}``            answers to mail without a valid reference
       ``daily:{budget}``                    the same budgets counted per UTC day (the
                                             daily cap), and ``daily:own:{address}``, the
-                                            fuse of the answers that always go
+                                            fuse of the answers that always go;
+                                            ``daily:notice:{person_email}``: notices about
+                                            replies from unregistered addresses
     """
 
     key = CharField(unique=True)
@@ -393,6 +397,10 @@ class Keys:
         """The inbound id an answer's outbox key (``{kind}:{inbound_id}``) answers."""
         kind, _, rest = key.partition(":")
         return int(rest) if kind and rest.isdigit() else None
+
+    @staticmethod
+    def alias_by_mail(address: str) -> str:
+        return f"alias_by_mail:{address}"
 
     @staticmethod
     def daily_budget(address: str) -> str:

@@ -15,8 +15,9 @@ import re
 from dataclasses import dataclass
 
 # What a reply can be about; routing maps these kinds to handlers.
-# "e": a blocker escalation (its Effect id), answered by the delivery manager.
-KINDS = {"s": "sup", "d": "hr_digest", "b": "bounce", "e": "escalation"}
+# "e": a blocker escalation (its Effect id), answered by the delivery manager;
+# "a": a notice about a reply from an unregistered address (the kept inbound id).
+KINDS = {"s": "sup", "d": "hr_digest", "b": "bounce", "e": "escalation", "a": "alias"}
 _MAC_CHARS = 16  # 80 bits
 _TOKEN_RE = re.compile(rf"^([a-z])(\d{{1,12}})-([a-z2-7]{{{_MAC_CHARS}}})$")
 

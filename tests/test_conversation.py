@@ -274,3 +274,118 @@ def test_a_held_back_answer_is_shown_and_counted(world, smtp_sink, tmp_path, cap
     assert "3 answers held back by loop protection" in capsys.readouterr().out
     from mailsup.inbound.autoreply import suppressed_count
     assert suppressed_count() == 3 and suppressed_count(at("2027-01-01T00:00")) == 0
+
+
+# --- 3. a reply from an unregistered address ----------------------------------
+
+PHONE = "Alice <alice.phone@mobile.example>"
+
+
+def notices(sink, who="alice@example.com"):
+    return [m for m in sink.to(who) if "Was this you?" in str(m["Subject"])]
+
+
+def from_phone(world, sink, body="plan: answered on the train", sender_header=PHONE,
+               now=WED):
+    return receive(world, make_reply(requests(sink)[-1], body, sender=sender_header), now)
+
+
+def test_a_reply_from_an_unknown_address_is_kept_and_the_developer_told(world, smtp_sink):
+    row = from_phone(world, smtp_sink)
+    assert row.status == "refused" and row.kind == "unregistered"
+    assert "alice@example.com was asked to confirm it" in row.reasons[0]
+    assert Sup.get_by_id(row.sup_id).status == "open"  # not applied
+    (notice,) = notices(smtp_sink)
+    assert "alice.phone@mobile.example" in notice.text and 'Reply "yes"' in notice.text
+    assert notice["Reply-To"].addresses[0].addr_spec == tokens.address_for(world, "a", row.id)
+    assert smtp_sink.to("alice.phone@mobile.example") == []  # nothing to the unknown address
+
+
+def test_yes_from_the_registered_address_adds_the_alias_and_applies_the_reply(
+        world, smtp_sink, tmp_path):
+    from mailsup.models import Alias
+    kept = from_phone(world, smtp_sink)
+    (notice,) = notices(smtp_sink)
+    row = receive(world, make_reply(notice, "Yes, that was me!\n\nAlice", sender=ALICE),
+                  at("2026-11-25T07:30"))
+    assert row.status == "applied" and row.kind == "alias_confirmation"
+    assert Alias.get(Alias.email == "alice.phone@mobile.example").person.email == \
+        "alice@example.com"
+    sup = Sup.get_by_id(kept.sup_id)
+    assert sup.status == "submitted" and sup.plan == "answered on the train"
+    assert InboundMessage.get_by_id(kept.id).status == "applied"
+    (receipt,) = smtp_sink.to("alice.phone@mobile.example")
+    assert "Thanks:" in receipt.text
+    answer = last_to(smtp_sink, "alice@example.com", "is now one of your addresses")
+    assert f"Your kept reply to {sup.reference} is being applied" in answer.text
+    # A reload of the directory file (which does not list it) keeps the alias.
+    load_directory(tmp_path, TWO_ZONES)
+    assert Alias.get_or_none(Alias.email == "alice.phone@mobile.example") is not None
+
+
+@pytest.mark.parametrize("who", ["Mallory <mallory@evil.example>", "Bob Jones <bob@example.com>",
+                                 PHONE])
+def test_a_yes_from_any_other_address_adds_no_alias(world, smtp_sink, who):
+    """The control: the notice's token alone does not confirm; the registered address must."""
+    from mailsup.models import Alias
+    kept = from_phone(world, smtp_sink)
+    (notice,) = notices(smtp_sink)
+    row = receive(world, make_reply(notice, "yes", sender=who), at("2026-11-25T07:30"))
+    assert row.status == "refused" and "no alias added" in row.reasons[0]
+    assert Alias.get_or_none(Alias.email == "alice.phone@mobile.example") is None
+    assert InboundMessage.get_by_id(kept.id).status == "refused"  # kept, not applied
+    assert Sup.get_by_id(kept.sup_id).status == "open"
+
+
+def test_a_yes_after_the_kept_reply_was_deleted_is_answered_and_applies_nothing(
+        world, smtp_sink):
+    from mailsup.models import Alias
+    kept = from_phone(world, smtp_sink)
+    (notice,) = notices(smtp_sink)
+    InboundMessage.delete().where(InboundMessage.id == kept.id).execute()  # the operator
+    row = receive(world, make_reply(notice, "yes", sender=ALICE), at("2026-11-25T07:30"))
+    assert row.status == "refused" and "no longer exists" in row.reasons[0]
+    assert Alias.get_or_none(Alias.email == "alice.phone@mobile.example") is None
+    assert "no longer stored" in last_to(smtp_sink, "alice@example.com", "Nothing changed").text
+    assert Sup.get(Sup.developer_id == 1).status == "open"
+
+
+def test_a_yes_for_an_address_that_belongs_to_someone_else_changes_nothing(world, smtp_sink):
+    from mailsup.models import Alias, Person
+    kept = from_phone(world, smtp_sink)
+    (notice,) = notices(smtp_sink)
+    bob = Person.get(Person.email == "bob@example.com")
+    Alias.create(person=bob, email="alice.phone@mobile.example")  # given to Bob meanwhile
+    row = receive(world, make_reply(notice, "yes", sender=ALICE), at("2026-11-25T07:30"))
+    assert row.status == "refused" and "is an address of bob@example.com" in row.reasons[0]
+    assert Alias.get(Alias.email == "alice.phone@mobile.example").person_id == bob.id
+    assert "belongs to someone else" in last_to(smtp_sink, "alice@example.com",
+                                                "Nothing changed").text
+    assert InboundMessage.get_by_id(kept.id).status == "refused"  # nothing lost
+
+
+def test_no_declines_and_the_reply_stays_kept(world, smtp_sink):
+    kept = from_phone(world, smtp_sink)
+    (notice,) = notices(smtp_sink)
+    row = receive(world, make_reply(notice, "No, that was not me", sender=ALICE),
+                  at("2026-11-25T07:30"))
+    assert row.status == "applied" and "not confirmed" in row.reasons[0]
+    assert InboundMessage.get_by_id(kept.id).status == "refused"
+
+
+def test_notices_are_rate_limited(world, smtp_sink):
+    from datetime import timedelta
+    for i in range(4):  # the same phone four times: one notice a day for that address
+        from_phone(world, smtp_sink, f"plan: try {i}", now=WED + timedelta(minutes=i))
+    assert len(notices(smtp_sink)) == 1
+    for i in range(4):  # four more unknown addresses: three notices a day in all
+        from_phone(world, smtp_sink, f"plan: other {i}",
+                   sender_header=f"A <a{i}@elsewhere.example>", now=WED + timedelta(minutes=9))
+    assert len(notices(smtp_sink)) == 3
+    held = Effect.select().where(Effect.kind == "suppressed")
+    assert held.count() == 5 and all(e.data["answer"] == "alias_notice" for e in held)
+    # All kept replies from the phone are applied by one "yes".
+    (first,) = notices(smtp_sink)[:1]
+    receive(world, make_reply(first, "yes", sender=ALICE), at("2026-11-25T08:00"))
+    phone_rows = [r for r in InboundMessage.select().where(InboundMessage.kind == "sup_reply")]
+    assert len(phone_rows) == 4 and Sup.get(Sup.developer_id == 1).plan == "try 3"

@@ -81,6 +81,11 @@ def test_preview_renders_every_kind_exactly_as_it_is_sent(make_settings, smtp_si
     check("receipt", "alice@example.com", morning, make_reply(
         request, "plan: ship /v2/orders\nscheduling: full day\nblockers: staging is down"))
     check("away", "alice@example.com", morning, make_reply(request, "away 24 Dec - 1 Jan"))
+    check("alias_notice", "alice@example.com", morning, make_reply(
+        request, "plan: on the train", sender="Alice <alice.phone@mobile.example>"))
+    notice = message_from_bytes(bytes(OutboundMessage.get(kind="alias_notice").raw),
+                                policy=policy.default)
+    check("alias_answer", "alice@example.com", morning, make_reply(notice, "No, not me"))
     _same(preview(settings, "escalation", "alice@example.com", "acme", morning),
           _sent("escalation", "dan@example.com"))
     seen.add("escalation")

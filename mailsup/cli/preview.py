@@ -44,9 +44,11 @@ from mailsup.web.links import Links
 from mailsup.web.signing import SIGN_IN_MINUTES
 
 ANSWERS = ("receipt", "refusal", "help", "reply_to_sup_email", "command_results", "away",
-           "escalation_answer")
+           "escalation_answer", "alias_notice", "alias_answer")
 KINDS = ("sup_request", "nag", *ANSWERS, "escalation", "blocker_reply", "hr_digest",
          "team_digest", "weekly_summary", "overdue_reviews", "sign_in")
+# The address a reply came from that is nobody's (the notice asks whether it was them).
+EXAMPLE_UNREGISTERED = "(example) phone@mail.example"
 # A delivery manager's answer to an escalation, where none was received yet.
 EXAMPLE_MANAGER_REPLY = "(example) I have asked ops to restore staging; should be back by noon."
 # The token of a real sign-in link is random and never stored; the preview shows its shape.
@@ -222,6 +224,12 @@ def example(settings: Settings, kind: str, sup: Sup, now: datetime) -> compose.M
         return _escalation(sup, links)
     if kind == "blocker_reply":
         return _blocker_reply(sup)
+    if kind == "alias_notice":
+        return messages.alias_notice(sup, EXAMPLE_UNREGISTERED, None, links)
+    if kind == "alias_answer":
+        return messages.alias_answer(context.first_name(sup.developer.name), sup, "added",
+                                     EXAMPLE_UNREGISTERED, None, applied=[sup.reference],
+                                     links=links)
     if kind == "escalation_answer":
         thread = context.blocker_thread(sup) if sup.blockers else None
         person = Person.get_or_none(Person.email == (

@@ -88,7 +88,7 @@ def answer(settings: Settings, row: InboundMessage, *, kind: str, message: compo
                     unauthenticated=unauthenticated)
     if why:
         log.warning("not answering %s (%s): %s", to, kind, why)
-        _record_suppressed(kind, row, to, now, sup, why)
+        record_suppressed(kind, row, to, now, sup, why)
         return None
     rendered = compose.render(message)
     # The thread: our original mail, then the reply this answers.
@@ -150,8 +150,8 @@ def _same_text(row: InboundMessage, answered: OutboundMessage) -> bool:
     earlier_id = Keys.answer_inbound(answered.key)
     earlier = InboundMessage.get_or_none(InboundMessage.id == earlier_id) \
         if earlier_id is not None else None
-    if earlier is None:
-        return False
+    if earlier is None or earlier.id == row.id or earlier.received_at > answered.created_at:
+        return False  # gone, or its id given to a later row (SQLite reuses deleted ids)
     texts = []
     for one in (row, earlier):
         msg = _parsed(one)
@@ -169,7 +169,7 @@ def _parsed(row: InboundMessage):
         return None
 
 
-def _record_suppressed(kind: str, row: InboundMessage, to: str, now: datetime,
+def record_suppressed(kind: str, row: InboundMessage, to: str, now: datetime,
                        sup: Sup | None, why: str) -> None:
     """Kept for the operator: an answer held back is a decision, not silence."""
     Effect.insert(key=Keys.suppressed(kind, row.id), kind="suppressed", sup=sup,

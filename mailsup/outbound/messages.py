@@ -299,3 +299,24 @@ def sign_in(person: Person, url: str, minutes: int) -> Message:
         "first_name": context.first_name(person.name), "url": url, "minutes": minutes,
         "title": "Sign in to mailsup", "ref": "",
         "footer": "you asked to sign in; ignore this mail if you did not", "pages": []})
+
+
+def alias_notice(sup: Sup, address: str, answering: str | None,
+                 links: Links | None = None) -> Message:
+    """To a developer's registered address: a reply to their SUP came from ``address``,
+    which is not theirs; "yes" adds it and applies the kept reply."""
+    variables = context.base_context(sup, "a reply to your SUP from an unknown address") | {
+        "address": address, "pages": _sup_pages(sup, links)}
+    return Message("alias_notice", f"[{sup.reference}] Was this you? A reply from {address}",
+                   variables)
+
+
+def alias_answer(first_name: str, sup: Sup, outcome: str, address: str,
+                 answering: str | None, *, problem: str = "", applied: list[str] = (),
+                 links: Links | None = None) -> Message:
+    """The answer to a reply to that notice: ``outcome`` is "added", "declined",
+    "unclear" or "refused" (``problem`` says why nothing changed)."""
+    variables = context.base_context(sup, ANSWER_TO_REPLY) | {
+        "first_name": first_name, "outcome": outcome, "address": address,
+        "problem": problem, "applied": list(applied), "pages": []}
+    return Message("alias_answer", reply_subject(answering or sup_subject(sup)), variables)

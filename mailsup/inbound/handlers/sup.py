@@ -6,6 +6,7 @@ from mailsup import sup as sups
 from mailsup.directory import repos_of
 from mailsup.inbound import autoreply, away
 from mailsup.inbound.ctx import Ctx
+from mailsup.inbound.handlers.alias import keep_and_notify
 from mailsup.inbound.reading import body
 from mailsup.inbound.reading import sup_reply as reply_parser
 from mailsup.models import InboundMessage, Sup
@@ -43,6 +44,10 @@ def _authorised(ctx: Ctx, sup: Sup) -> bool:
     identity = ctx.identity
     if identity.person is not None and identity.person.id == sup.developer_id:
         return True
+    if identity.person is None and identity.sender:
+        # Nobody's address (her phone, say): kept, and she is asked at her own.
+        keep_and_notify(ctx, sup)
+        return False
     reason = (f"From {identity.sender or '(none)'} is not an address of "
               f"{sup.developer.email}, whose {sup.reference} this is")
     ctx.settle("refused", "sup_reply", reason)
