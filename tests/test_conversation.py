@@ -71,7 +71,7 @@ def test_escalation_greets_and_its_reply_to_is_the_signed_escalation_address(wor
     assert mail.text.startswith("Hi Dan,") and "staging is down" in mail.text
     assert "Reply to this email to answer Alice" in mail.text
     receipt = last_to(smtp_sink, "alice@example.com", "Thanks:")
-    assert "Your blockers have been sent to Dan Delivery." in receipt.text
+    assert "Your blockers have been sent to the delivery manager (Dan Delivery)." in receipt.text
 
 
 def test_the_managers_reply_reaches_the_developer_in_the_sups_thread(world, smtp_sink):
@@ -389,3 +389,41 @@ def test_notices_are_rate_limited(world, smtp_sink):
     receive(world, make_reply(first, "yes", sender=ALICE), at("2026-11-25T08:00"))
     phone_rows = [r for r in InboundMessage.select().where(InboundMessage.kind == "sup_reply")]
     assert len(phone_rows) == 4 and Sup.get(Sup.developer_id == 1).plan == "try 3"
+
+
+# --- 4. HR commands read leniently ------------------------------------------
+
+HANA = "Hana HR <hana@example.com>"
+
+
+def hr_digest_of(world, smtp_sink):
+    reply(world, smtp_sink, "plan: ship the export")
+    tick(world, at("2026-11-25T10:00"))  # 11:00 in Berlin: Hana's digest
+    return [m for m in smtp_sink.to("hana@example.com") if "to review" in str(m["Subject"])][-1]
+
+
+@pytest.mark.parametrize("body", [
+    "Reviewed, thanks!\n\nHana",
+    "reviewed.",
+    "Hi,\n\nAll reviewed - thank you!\n\nBest,\nHana\nHR Lead, Acme Corp\n+49 30 1234567",
+    "REVIEWED 1, thanks Hana\nHana HR",
+    "Reviewed\n\n-- \nHana HR | People team",
+])
+def test_reviewed_with_manners_and_a_signature_reviews(world, smtp_sink, body):
+    digest = hr_digest_of(world, smtp_sink)
+    row = receive(world, make_reply(digest, body, sender=HANA), at("2026-11-25T10:30"))
+    assert row.status == "applied", row.reasons
+    assert Sup.get(Sup.developer_id == 1).status == "reviewed"
+    answer = last_to(smtp_sink, "hana@example.com", "Your commands")
+    assert "reviewed" in answer.text and "Not understood" not in answer.text
+
+
+def test_a_genuinely_unknown_command_still_gets_the_help_answer(world, smtp_sink):
+    """The control: leniency does not swallow what HR really typed."""
+    digest = hr_digest_of(world, smtp_sink)
+    row = receive(world, make_reply(digest, "approve everything\n\nThanks,\nHana", sender=HANA),
+                  at("2026-11-25T10:30"))
+    assert row.status == "refused" and row.reasons == ["unknown command: approve everything"]
+    assert Sup.get(Sup.developer_id == 1).status == "submitted"
+    answer = last_to(smtp_sink, "hana@example.com", "Not understood")
+    assert "| approve everything" in answer.text and "reviewed 42 43" in answer.text
