@@ -134,8 +134,6 @@ def team_entry(person, sup: Sup | None) -> dict:
                      late=bool(sup.late),
                      done=[t.removesuffix(" (expect done)") for t in tickets(sup)
                            if t.endswith("(expect done)")])
-        if sup.blockers:
-            entry["blocker"] = blocker_state(sup, blocker_thread(sup))
     return entry
 
 
@@ -172,7 +170,10 @@ def team_members(team, day: date, now: datetime | None = None, sup_time=None) ->
         (Sup.client == client) & Sup.developer.in_([m.id for m in members]) & (Sup.day == day))}
     entries = []
     for m in members:
-        entry = team_entry(m, sups.get(m.id))
+        sup = sups.get(m.id)
+        entry = team_entry(m, sup)
+        if entry["blockers"]:  # where it stands, and since when ("day N")
+            entry["blocker"] = blocker_state(sup, blocker_thread(sup))
         if entry["state"] == "none":
             entry.update(_without_sup(m, day, now, sup_time))
         entries.append(entry)
