@@ -427,3 +427,27 @@ def test_a_genuinely_unknown_command_still_gets_the_help_answer(world, smtp_sink
     assert Sup.get(Sup.developer_id == 1).status == "submitted"
     answer = last_to(smtp_sink, "hana@example.com", "Not understood")
     assert "| approve everything" in answer.text and "reviewed 42 43" in answer.text
+
+
+# --- 5. a reply to an older SUP while today's is open -----------------------
+
+def test_a_reply_to_yesterdays_sup_applies_there_and_says_todays_is_open(world, smtp_sink):
+    wednesday = requests(smtp_sink)[-1]
+    tick(world, at("2026-11-26T05:00"))  # Thursday's SUP goes out
+    thursday = requests(smtp_sink)[-1]
+    row = receive(world, make_reply(wednesday, "plan: late answer for Wednesday",
+                                    sender=ALICE), at("2026-11-26T07:00"))
+    assert row.status == "applied"
+    wed, thu = (Sup.get((Sup.developer_id == 1) & (Sup.day == d))
+                for d in ("2026-11-25", "2026-11-26"))
+    assert wed.plan == "late answer for Wednesday" and thu.status == "open"
+    receipt = last_to(smtp_sink, "alice@example.com", "older SUP")
+    text = " ".join(receipt.text.split())
+    assert f"Today's {thu.reference} (Thursday 26 November 2026) is still open" in text
+    assert f'reply to "{thursday["Subject"]}" to answer it' in text
+    assert "older SUP" in receipt.html
+    # The control: once Thursday is answered, a reply to Wednesday says nothing of it.
+    receive(world, make_reply(thursday, "plan: Thursday", sender=ALICE), at("2026-11-26T07:10"))
+    receive(world, make_reply(wednesday, "plan: Wednesday again", sender=ALICE),
+            at("2026-11-26T07:20"))
+    assert "older SUP" not in last_to(smtp_sink, "alice@example.com", "merged into").text

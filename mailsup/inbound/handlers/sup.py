@@ -89,12 +89,21 @@ def _apply(ctx: Ctx, sup: Sup, text: str) -> None:
     autoreply.answer(ctx.settings, ctx.row, kind="receipt",
                      message=messages.receipt(sup, answer, outcome, escalated, ctx.subject,
                                               reading=reading, links=Links.of(ctx.settings),
-                                              blocker=blocker),
+                                              blocker=blocker, still_open=_still_open(sup)),
                      to=ctx.identity.sender, now=ctx.now, sup=sup,
                      reply_to=sups.reply_to(ctx.settings, sup), auto_submitted="auto-generated",
                      own=True)
     ctx.settle("applied", "sup_reply", f"{sup.reference} {outcome}",
                *(f"not understood: {u.line[:200]!r}: {u.problem}" for u in parsed.unclear))
+
+
+def _still_open(sup: Sup) -> Sup | None:
+    """The developer's latest SUP for the same client, if it is newer and still open:
+    a reply to an older SUP (yesterday's reminder) applies there and says so."""
+    later = (Sup.select().where((Sup.developer == sup.developer_id)
+                                & (Sup.client == sup.client_id) & (Sup.day > sup.day))
+             .order_by(Sup.day.desc()).first())
+    return later if later is not None and later.status == "open" else None
 
 
 def _refuse(ctx: Ctx, sup: Sup, parsed, answer: dict, reading: dict) -> None:
