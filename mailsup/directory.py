@@ -21,6 +21,8 @@ from mailsup.models import (
     Alias,
     Client,
     DeliveryManager,
+    Effect,
+    Keys,
     Leave,
     Membership,
     Org,
@@ -326,7 +328,11 @@ def _apply_person(p: dict, report: LoadReport) -> None:
                                 "holiday_country")}
     person = _upsert(Person, report, f"person {p['email']}", {"email": p["email"]}, fields)
     aliases = {a.email for a in person.aliases}
-    if _sync_set(aliases, set(p["aliases"]),
+    # An alias the person confirmed by mail stays, as leave set by mail does.
+    keys = [Keys.alias_by_mail(a) for a in aliases]
+    by_mail = {e.data.get("email") for e in Effect.select().where(
+        (Effect.kind == "alias_by_mail") & Effect.key.in_(keys))} if keys else set()
+    if _sync_set(aliases, set(p["aliases"]) | by_mail,
                  lambda e: Alias.create(person=person, email=e),
                  lambda e: Alias.delete().where(Alias.email == e).execute()):
         _changed(report, person, f"aliases of {p['email']}")

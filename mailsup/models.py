@@ -249,7 +249,10 @@ class Effect(BaseModel):
                                             key of a reminder mail before 2026-12)
       ``reminder:{person_id}:{day}``        a person's one reminder mail of their local
                                             day, listing every open SUP (outbox key too)
-      ``escalation:{sup_id}:{inbound_id}``  a blocker escalation (outbox key too)
+      ``escalation:{sup_id}:{inbound_id}``  a blocker escalation (outbox key too): one per
+                                            blocker text while it is open; its id is the
+                                            ``e`` reply token; data: to, names, blockers,
+                                            norm, sups, day, acks, resolved
       ``hr_digest:{client_slug}:{day}``     the HR digest of a client's HR-local day
       ``team_digest:{team_id}:{day}``       the team digest of a day (outbox key too;
                                             one mail per team, before 2026-12)
@@ -267,20 +270,33 @@ class Effect(BaseModel):
       ``slack_nag:{sup_id}``                the Slack DM after the email reminder
       ``slack_hr:{hr_digest_effect_id}``    the Slack nudge about an HR digest
       ``applied:{inbound_id}``              an inbound message whose effects happened
-      ``suppressed:{answer_kind}:{inbound_id}``  an answer not sent: the address's budget was spent
+      ``alias_by_mail:{address}``           an alias its person confirmed by mail (a
+                                            directory reload keeps it)
+      ``suppressed:{answer_kind}:{inbound_id}``  an answer not sent: loop protection held it
+                                            back (data: to, answer, inbound, why)
 
     OutboundMessage.key only:
       ``sup_request:{sup_id}``              the SUP email
       ``hr_digest:{hr_digest_effect_id}``   the HR digest mail (an id, unlike the Effect)
       ``{answer_kind}:{inbound_id}``        an answer to inbound mail: ``receipt``,
                                             ``refusal``, ``help``, ``command_results``,
-                                            ``away`` (leave set, ended or refused by mail)
+                                            ``away`` (leave set, ended or refused by mail),
+                                            ``escalation_answer`` (to a manager's reply),
+                                            ``blocker_reply`` (that reply relayed to the
+                                            developer), ``alias_notice`` (to the person
+                                            whose SUP an unregistered address answered),
+                                            ``alias_answer`` (to their "yes")
       ``sign_in:{sign_in_token_id}``        a one-time sign-in link to the pages
       ``check:{nonce}``                     ``mailsup check --send-to``'s test mail
 
     AutoReplyLog.address (loop protection budgets):
       ``{address}``                         answers to a known reference
       ``unreferenced:{address}``            answers to mail without a valid reference
+      ``daily:{budget}``                    the same budgets counted per UTC day (the
+                                            daily cap), and ``daily:own:{address}``, the
+                                            fuse of the answers that always go;
+                                            ``daily:notice:{person_email}``: notices about
+                                            replies from unregistered addresses
     """
 
     key = CharField(unique=True)
@@ -379,6 +395,20 @@ class Keys:
     @staticmethod
     def unreferenced_budget(address: str) -> str:
         return f"unreferenced:{address}"
+
+    @staticmethod
+    def answer_inbound(key: str) -> int | None:
+        """The inbound id an answer's outbox key (``{kind}:{inbound_id}``) answers."""
+        kind, _, rest = key.partition(":")
+        return int(rest) if kind and rest.isdigit() else None
+
+    @staticmethod
+    def alias_by_mail(address: str) -> str:
+        return f"alias_by_mail:{address}"
+
+    @staticmethod
+    def daily_budget(address: str) -> str:
+        return f"daily:{address}"
 
     @staticmethod
     def suppressed(kind: str, inbound_id: int) -> str:

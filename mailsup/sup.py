@@ -34,7 +34,7 @@ from mailsup.models import (
     Team,
     db,
 )
-from mailsup.outbound import compose, messages, outbox
+from mailsup.outbound import compose, context, messages, outbox
 from mailsup.web.links import Links
 
 log = logging.getLogger(__name__)
@@ -457,12 +457,15 @@ def submit(settings: Settings, sup: Sup, fields: dict, now: datetime, inbound_id
 
 
 def blockers_to_escalate(sup: Sup, answer: dict) -> str | None:
-    """Blockers of ``answer`` not yet escalated for this SUP (a draft's never were)."""
+    """Blockers of ``answer`` not yet escalated for this SUP (a draft's never were).
+
+    Compared as ``context.blocker_norm``, against every escalation that named this
+    SUP, so a replacement that brings back an earlier text sends nothing again.
+    """
     blockers = answer.get("blockers")
     if not blockers:
         return None
-    before = recorded_answer(sup)["blockers"] if sup.status in ("submitted", "reviewed") else None
-    return blockers if blockers != before else None
+    return None if context.blocker_thread(sup, blockers) is not None else blockers
 
 
 def escalation_recipients(sup: Sup) -> list[str]:
@@ -474,22 +477,72 @@ def escalation_recipients(sup: Sup) -> list[str]:
     return sorted(emails)
 
 
+def recipient_names(emails: list[str]) -> list[str]:
+    """The managers' names, in the order of ``emails`` (an unknown address as itself)."""
+    names = {p.email: p.name for p in Person.select().where(Person.email.in_(emails))}
+    return [names.get(e, e) for e in emails]
+
+
+def _open_thread(sup: Sup, blockers: str) -> Effect | None:
+    """The same text reported on another day and not resolved: one blocker, one thread."""
+    norm = context.blocker_norm(blockers)
+    for effect in context.escalations_of(sup.developer_id, sup.client_id):
+        if not (effect.data or {}).get("resolved") and context.escalation_norm(effect) == norm:
+            return effect
+    return None
+
+
+def escalate_blockers(settings: Settings, sup: Sup, blockers: str | None, now: datetime,
+                      inbound_id: int) -> dict | None:
+    """Escalate a reply's blockers once, and say where they stand (for the receipt).
+
+    The same text is never escalated twice: not for a replacement of the reply,
+    not on the following days while it is not resolved (the thread then counts
+    "day N"). After the delivery manager marked it resolved, the same text on a
+    later day is a new blocker and is escalated again.
+    """
+    if not blockers:
+        return None
+    carried = context.blocker_thread(sup, blockers)
+    if carried is not None:
+        return context.blocker_state(sup, carried)
+    thread = _open_thread(sup, blockers)
+    if thread is not None:
+        data = dict(thread.data or {})
+        data["sups"] = sorted(context.escalation_sups(thread) | {sup.id})
+        first = date.fromisoformat(data["day"]) if data.get("day") else thread.sup.day
+        data["day"] = str(min(first, sup.day))
+        thread.data = data
+        thread.save()
+        return context.blocker_state(sup, thread)
+    row = escalate(settings, sup, blockers, now, inbound_id)
+    effect = Effect.get_or_none(Effect.key == Keys.escalation(sup.id, inbound_id))
+    return context.blocker_state(sup, effect, new=row is not None)
+
+
 def escalate(settings: Settings, sup: Sup, blockers: str, now: datetime, inbound_id: int):
-    """One escalation mail per reply that carries blockers, to the delivery managers."""
+    """One escalation mail per new blocker text, to the delivery managers; its Reply-To
+    is the signed escalation address, so their answer comes back to this thread."""
     recipients = escalation_recipients(sup)
     if not recipients:
         log.warning("%s has blockers but %s has no delivery manager", sup.reference,
                     sup.client.slug)
         return None
     key = Keys.escalation(sup.id, inbound_id)
-    if Effect.get_or_none(Effect.key == key):
+    if Effect.get_or_none(Effect.key == key) or context.blocker_thread(sup, blockers):
         return None
-    rendered = compose.render(messages.escalation(sup, blockers, Links.of(settings)))
+    names = recipient_names(recipients)
     with db.atomic():
-        Effect.create(key=key, kind="escalation", sup=sup, created_at=utcnow_naive(now),
-                      done_at=utcnow_naive(now), data={"to": recipients})
+        effect = Effect.create(
+            key=key, kind="escalation", sup=sup, created_at=utcnow_naive(now),
+            done_at=utcnow_naive(now),
+            data={"to": recipients, "names": names, "blockers": blockers,
+                  "norm": context.blocker_norm(blockers), "sups": [sup.id],
+                  "day": str(sup.day), "acks": [], "resolved": None})
+        rendered = compose.render(messages.escalation(sup, blockers, names, Links.of(settings)))
         return outbox.enqueue(settings, key=key, kind="escalation", to=recipients,
-                              rendered=rendered, now=now, sup=sup)
+                              rendered=rendered, now=now, sup=sup,
+                              reply_to=tokens.address_for(settings, "e", effect.id))
 
 
 # --- finding SUPs (the CLI's and the pages' questions) ----------------------

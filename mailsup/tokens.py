@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 # What a reply can be about; routing maps these kinds to handlers.
-KINDS = {"s": "sup", "d": "hr_digest", "b": "bounce"}
+# "e": a blocker escalation (its Effect id), answered by the delivery manager;
+# "a": a notice about a reply from an unregistered address (the kept inbound id).
+KINDS = {"s": "sup", "d": "hr_digest", "b": "bounce", "e": "escalation", "a": "alias"}
 _MAC_CHARS = 16  # 80 bits
 _TOKEN_RE = re.compile(rf"^([a-z])(\d{{1,12}})(?:-(\d{{8}}))?-([a-z2-7]{{{_MAC_CHARS}}})$")
 

@@ -242,13 +242,16 @@ def test_bounce_marks_the_outbound_message(world, smtp_sink):
     assert len(smtp_sink.messages) == before
 
 
-def test_answers_are_rate_limited_per_address(world, smtp_sink):
+def test_refusals_to_the_developer_are_never_rate_limited(world, smtp_sink):
+    """Issue 11: a refusal tells a person their reply was not applied, so it always
+    goes (the per-address budget, which stopped it after five, now throttles only
+    answers to unknown or automatic senders: tests/test_conversation.py)."""
     original = request_of(smtp_sink)
     before = len(smtp_sink.to("alice@example.com"))
     for i in range(12):
         receive(world, make_reply(original, f"scheduling: full day\ndone: web#{900 + i}"))
     answers = len(smtp_sink.to("alice@example.com")) - before
-    assert 1 <= answers <= 5
+    assert answers == 12
     assert InboundMessage.select().where(InboundMessage.status == "refused").count() == 12
 
 

@@ -81,9 +81,22 @@ def test_preview_renders_every_kind_exactly_as_it_is_sent(make_settings, smtp_si
     check("receipt", "alice@example.com", morning, make_reply(
         request, "plan: ship /v2/orders\nscheduling: full day\nblockers: staging is down"))
     check("away", "alice@example.com", morning, make_reply(request, "away 24 Dec - 1 Jan"))
+    check("alias_notice", "alice@example.com", morning, make_reply(
+        request, "plan: on the train", sender="Alice <alice.phone@mobile.example>"))
+    notice = message_from_bytes(bytes(OutboundMessage.get(kind="alias_notice").raw),
+                                policy=policy.default)
+    check("alias_answer", "alice@example.com", morning, make_reply(notice, "No, not me"))
     _same(preview(settings, "escalation", "alice@example.com", "acme", morning),
           _sent("escalation", "dan@example.com"))
     seen.add("escalation")
+    escalation = message_from_bytes(bytes(OutboundMessage.get(kind="escalation").raw),
+                                    policy=policy.default)
+    check("escalation_answer", "alice@example.com", morning,
+          make_reply(escalation, "On it: ops are restoring staging.",
+                     sender="Dan Delivery <dan@example.com>"), to="dan@example.com")
+    _same(preview(settings, "blocker_reply", "alice@example.com", "acme", morning),
+          _sent("blocker_reply", "alice@example.com"))
+    seen.add("blocker_reply")
     check("team_digest", "alice@example.com", at("2026-11-25T09:30"))  # 10:30 in Berlin
     check("hr_digest", "alice@example.com", at("2026-11-25T10:00"), to="hana@example.com")
     digest = smtp_sink.to("hana@example.com")[-1]

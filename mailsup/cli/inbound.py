@@ -11,7 +11,7 @@ from peewee import InterfaceError, OperationalError
 from mailsup.cli.common import EXIT_ERROR, Progress, open_settings, parse_now, print_json
 from mailsup.clock import stamp
 from mailsup.errors import UserError
-from mailsup.inbound import runner
+from mailsup.inbound import autoreply, runner
 from mailsup.inbound.doors.pipe import EX_TEMPFAIL, deliver
 from mailsup.models import InboundMessage
 from mailsup.outbound import sender
@@ -97,13 +97,18 @@ def cmd_list(args) -> int:
         why = "; ".join(r["reasons"])[:70]
         print(f"{r['id']:>6}  {r['received_at'][:16]}  {r['source']:<5} {r['status']:<11} "
               f"{(r['kind'] or '-'):<14} {r['from'][:30]:<30} {why}")
+    held = autoreply.suppressed_count()
+    if held:
+        print(f"{held} answer{'s' if held != 1 else ''} held back by loop protection "
+              "(`mailsup inbound show ID` says why)")
     return 0
 
 
 def cmd_show(args) -> int:
     open_settings(args)
     row = _row(args)
-    data = inbound_as_dict(row) | anatomy(bytes(row.raw))
+    data = inbound_as_dict(row) | anatomy(bytes(row.raw)) | {
+        "held_back": autoreply.suppressed_for(row.id)}
     if args.json:
         print_json(data | {"raw": bytes(row.raw).decode("utf-8", "replace")})
         return 0
@@ -113,6 +118,9 @@ def cmd_show(args) -> int:
                               f"{a['size']} bytes)" for a in value) or "none"
         elif key in ("defects", "reasons"):
             value = "; ".join(value) or "none"
+        elif key == "held_back":  # answers loop protection did not send
+            value = "; ".join(f"{h['answer']} to {h['to']}: {h['why']}" for h in value) \
+                or "none"
         print(f"{key}: {value}")
     if args.raw:
         print()

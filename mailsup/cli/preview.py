@@ -43,9 +43,14 @@ from mailsup.outbound import compose, context, messages
 from mailsup.web.links import Links
 from mailsup.web.signing import SIGN_IN_MINUTES
 
-ANSWERS = ("receipt", "refusal", "help", "reply_to_sup_email", "command_results", "away")
-KINDS = ("sup_request", "nag", *ANSWERS, "escalation", "hr_digest", "team_digest",
-         "weekly_summary", "overdue_reviews", "sign_in")
+ANSWERS = ("receipt", "refusal", "help", "reply_to_sup_email", "command_results", "away",
+           "escalation_answer", "alias_notice", "alias_answer")
+KINDS = ("sup_request", "nag", *ANSWERS, "escalation", "blocker_reply", "hr_digest",
+         "team_digest", "weekly_summary", "overdue_reviews", "sign_in")
+# The address a reply came from that is nobody's (the notice asks whether it was them).
+EXAMPLE_UNREGISTERED = "(example) phone@mail.example"
+# A delivery manager's answer to an escalation, where none was received yet.
+EXAMPLE_MANAGER_REPLY = "(example) I have asked ops to restore staging; should be back by noon."
 # The token of a real sign-in link is random and never stored; the preview shows its shape.
 EXAMPLE_SIGN_IN_TOKEN = "EXAMPLE-one-time-token-not-valid"
 
@@ -195,6 +200,29 @@ def _away(settings: Settings, sup: Sup, now: datetime) -> compose.Message:
                                 end=end, limit_days=MAX_AWAY_DAYS, links=Links.of(settings))
 
 
+def _escalation(sup: Sup, links: Links) -> compose.Message:
+    """The escalation as it was sent (its recorded text and managers), else an example."""
+    thread = context.blocker_thread(sup) if sup.blockers else None
+    data = thread.data if thread is not None else {}
+    names = data.get("names") or sups.recipient_names(sups.escalation_recipients(sup))
+    return messages.escalation(sup, data.get("blockers") or sup.blockers
+                               or "(example) waiting for staging access", names, links)
+
+
+def _blocker_reply(sup: Sup) -> compose.Message:
+    """The last relayed answer of the SUP's blocker, else an example one."""
+    thread = context.blocker_thread(sup) if sup.blockers else None
+    acks = (thread.data.get("acks") or []) if thread is not None else []
+    if acks:
+        last = acks[-1]
+        return messages.blocker_reply(sup, last["name"], last["text"],
+                                      bool(thread.data.get("resolved")),
+                                      thread.data.get("blockers") or sup.blockers)
+    names = sups.recipient_names(sups.escalation_recipients(sup)) or ["(example) Dana"]
+    return messages.blocker_reply(sup, names[0], EXAMPLE_MANAGER_REPLY, False,
+                                  sup.blockers or "(example) waiting for staging access")
+
+
 BUILDERS = {"hr_digest": _hr_digest, "team_digest": _team_digest,
             "weekly_summary": _weekly_summary, "overdue_reviews": _overdue_reviews,
             "away": _away}
@@ -212,7 +240,9 @@ def example(settings: Settings, kind: str, sup: Sup, now: datetime) -> compose.M
     if kind == "receipt":
         escalated = bool(sup.blockers) and bool(sups.escalation_recipients(sup))
         outcome = "amended" if sup.status == "reviewed" else "submitted"
-        return messages.receipt(sup, fields, outcome, escalated, links=links)
+        blocker = context.blocker_state(sup, context.blocker_thread(sup)) \
+            if sup.blockers and sup.id is not None else None
+        return messages.receipt(sup, fields, outcome, escalated, links=links, blocker=blocker)
     if kind == "refusal":
         return messages.refusal(sup, fields | {"plan": None},
                                 ["(example) the plan is missing"], [], links=links,
@@ -222,8 +252,22 @@ def example(settings: Settings, kind: str, sup: Sup, now: datetime) -> compose.M
     if kind == "reply_to_sup_email":
         return messages.reply_to_sup_email(sup.developer, sup.id, "my plan", links)
     if kind == "escalation":
-        return messages.escalation(sup, sup.blockers or "(example) waiting for staging access",
-                                   links)
+        return _escalation(sup, links)
+    if kind == "blocker_reply":
+        return _blocker_reply(sup)
+    if kind == "alias_notice":
+        return messages.alias_notice(sup, EXAMPLE_UNREGISTERED, None, links)
+    if kind == "alias_answer":
+        return messages.alias_answer(context.first_name(sup.developer.name), sup, "added",
+                                     EXAMPLE_UNREGISTERED, None, applied=[sup.reference],
+                                     links=links)
+    if kind == "escalation_answer":
+        thread = context.blocker_thread(sup) if sup.blockers else None
+        person = Person.get_or_none(Person.email == (
+            (thread.data.get("to") or [""])[0] if thread else ""))
+        first = context.first_name(person.name) if person else ""
+        return messages.escalation_answer(first, sup, "relayed", None,
+                                          developer=sup.developer.name, links=links)
     if kind == "sign_in":
         return messages.sign_in(sup.developer, links.sign_in(EXAMPLE_SIGN_IN_TOKEN),
                                 SIGN_IN_MINUTES)

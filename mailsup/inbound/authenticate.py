@@ -26,7 +26,7 @@ _MSGID = re.compile(r"<[^<>\s]+>")
 
 @dataclass
 class Reference:
-    kind: str  # "sup" | "hr_digest" | "bounce"
+    kind: str  # "sup" | "hr_digest" | "bounce" | "escalation" | "alias"
     ident: int
     via: str  # "token" | "thread"
     day: date | None = None  # the day a token carries (None: older token, or a thread)
@@ -73,6 +73,10 @@ def thread_reference(msg: EmailMessage) -> Reference | None:
         digest = Keys.hr_digest_mail_effect(row.key) if row.kind == "hr_digest" else None
         if digest is not None:
             return Reference("hr_digest", digest, "thread")
+        if row.kind == "escalation":  # the mail's key is its escalation Effect's key
+            effect = Effect.get_or_none(Effect.key == row.key)
+            if effect is not None:
+                return Reference("escalation", effect.id, "thread")
     return None
 
 

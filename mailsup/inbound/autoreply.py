@@ -1,16 +1,27 @@
-"""Answers to inbound mail: threaded, marked auto-replied, rate-limited per address.
+"""Answers to inbound mail: threaded, marked auto-replied, and loop-protected.
 
 Every answer is keyed by the inbound row it answers, so re-running the
-pipeline on a stored message never answers it twice; the per-address budget
-means no loop with another robot can ever form (RFC 3834).
+pipeline on a stored message never answers it twice.
+
+Loop protection (RFC 3834) throttles only what a loop or a forger can use:
+answers to unknown or unauthenticated senders, and the answers that report
+nothing applied (help, "please reply to the SUP email"). Those have a budget
+per address and interval, a daily cap (so a slow auto-responder cannot keep a
+loop going all day), and are never sent to a sender whose mail answers one of
+our answers. An answer to a known person about their own SUP, digest,
+escalation or leave (``own=True``: receipts, refusals, confirmations) always
+goes; only the same text sent again in reply to our answer of it — a robot
+echoing us — is not answered twice. A held-back answer is an ``Effect``
+(``suppressed:…``) with its reason: ``mailsup inbound show`` lists it and
+``suppressed_count`` counts them.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
-
-from peewee import Case
+from email import message_from_bytes, policy
 
 from mailsup import sup as sups
 from mailsup.clock import utcnow_naive
@@ -22,42 +33,64 @@ from mailsup.outbound import compose, outbox
 log = logging.getLogger(__name__)
 
 BUDGET_PER_INTERVAL = 5
+# Answers a day to one address, whatever the interval budget allows: a responder
+# answering every 15 minutes no longer loops for 12 hours.
+DAILY_CAP = 20
+UNREFERENCED_DAILY_CAP = 3
+# A fuse for the answers that always go: far above what a person sends in a day.
+OWN_DAILY_FUSE = 200
+# The kinds of mail that are our answers to someone's mail (outbox key ``{kind}:{inbound}``).
+ANSWER_KINDS = ("receipt", "refusal", "help", "command_results", "away", "escalation_answer",
+                "alias_answer", "alias_notice")
+_MSGID = re.compile(r"<[^<>\s]+>")
 
 
 def within_budget(settings: Settings, address: str, now: datetime,
                   budget: int = BUDGET_PER_INTERVAL) -> bool:
     """Take one unit of the address's answer budget; False when it is spent."""
-    stamp = utcnow_naive(now)
     interval = timedelta(minutes=settings.inbound.auto_reply_interval_minutes)
-    # One upsert: a new address starts at 1; an old one starts again at 1 once its
-    # interval is over, else counts on while under budget (WHERE false: spent).
-    over = AutoReplyLog.last_sent_at <= stamp - interval
-    taken = (AutoReplyLog.insert(address=address, last_sent_at=stamp, count=1)
-             .on_conflict(conflict_target=[AutoReplyLog.address],
-                          update={AutoReplyLog.count: Case(None, [(over, 1)],
-                                                           AutoReplyLog.count + 1),
-                                  AutoReplyLog.last_sent_at: Case(None, [(over, stamp)],
-                                                                  AutoReplyLog.last_sent_at)},
-                          where=over | (AutoReplyLog.count < budget))
-             .as_rowcount().execute())
-    return taken > 0
+    return _take(address, now, interval, budget)
+
+
+def within_daily_cap(address: str, now: datetime, cap: int) -> bool:
+    """Take one of the address's answers of the (UTC) day; False when the cap is reached."""
+    return _take(Keys.daily_budget(address), now, None, cap)
+
+
+def _take(key: str, now: datetime, interval: timedelta | None, budget: int) -> bool:
+    stamp = utcnow_naive(now)
+    entry, created = AutoReplyLog.get_or_create(address=key,
+                                                defaults={"last_sent_at": stamp, "count": 0})
+    expired = stamp.date() != entry.last_sent_at.date() if interval is None \
+        else stamp - entry.last_sent_at >= interval
+    if not created and expired:
+        entry.last_sent_at, entry.count = stamp, 0
+    if entry.count >= budget:
+        return False
+    entry.count += 1
+    entry.save()
+    return True
 
 
 def answer(settings: Settings, row: InboundMessage, *, kind: str, message: compose.Message,
            to: str, now: datetime, sup: Sup | None = None,
            reply_to: str | None = None, auto_submitted: str = "auto-replied",
-           unauthenticated: bool = False) -> OutboundMessage | None:
+           unauthenticated: bool = False, own: bool = False) -> OutboundMessage | None:
+    """Queue the answer to ``row``, unless loop protection holds it back (then None).
+
+    ``own``: to a known person, authenticated, about their own SUP, digest,
+    escalation or leave; ``unauthenticated``: the mail proved nothing, so its
+    From may be forged.
+    """
     key = Keys.answer(kind, row.id)
     existing = None if first_run(row) else OutboundMessage.get_or_none(OutboundMessage.key == key)
     if existing is not None:
         return existing
-    # Mail without a valid reference can claim any From: it gets its own, tiny
-    # budget, so spoofed mail never uses up the answers a real reply deserves.
-    budget_key, budget = (Keys.unreferenced_budget(to), 1) if unauthenticated else (
-        to, BUDGET_PER_INTERVAL)
-    if not within_budget(settings, budget_key, now, budget):
-        log.warning("not answering %s (%s): answer budget spent", to, kind)
-        _record_suppressed(kind, row, to, now, sup)
+    why = held_back(settings, row, to, now, own=own and not unauthenticated,
+                    unauthenticated=unauthenticated)
+    if why:
+        log.warning("not answering %s (%s): %s", to, kind, why)
+        record_suppressed(kind, row, to, now, sup, why)
         return None
     rendered = compose.render(message)
     # The thread: our original mail, then the reply this answers.
@@ -70,11 +103,95 @@ def answer(settings: Settings, row: InboundMessage, *, kind: str, message: compo
                           look_first=False)  # looked above (or the row is new)
 
 
+def held_back(settings: Settings, row: InboundMessage, to: str, now: datetime, *,
+              own: bool, unauthenticated: bool) -> str | None:
+    """Why an answer to ``row`` must not go (None: it goes). Takes budget when it goes."""
+    answered = answered_answer(row, to)
+    if own:
+        if answered is not None and _same_text(row, answered):
+            return (f"the mail repeats, in reply to our {answered.kind}, the text that "
+                    f"{answered.kind} answered (a loop)")
+        if not within_daily_cap(f"own:{to}", now, OWN_DAILY_FUSE):
+            return f"more than {OWN_DAILY_FUSE} answers to {to} today (fuse)"
+        return None
+    if answered is not None:
+        return f"the mail answers our {answered.kind} (outbound {answered.id}); " \
+               "answering answers is how loops form"
+    # Mail without a valid reference can claim any From: it gets its own, tiny
+    # budget, so spoofed mail never uses up the answers a real reply deserves.
+    budget_key, budget, cap = (Keys.unreferenced_budget(to), 1, UNREFERENCED_DAILY_CAP) \
+        if unauthenticated else (to, BUDGET_PER_INTERVAL, DAILY_CAP)
+    if not within_budget(settings, budget_key, now, budget):
+        return "answer budget spent for this interval"
+    if not within_daily_cap(budget_key, now, cap):
+        return f"daily cap of {cap} answers reached"
+    return None
 
-def _record_suppressed(kind: str, row: InboundMessage, to: str, now: datetime,
-                       sup: Sup | None) -> None:
-    """Kept for the operator page: an answer held back is a decision, not silence."""
+
+def answered_answer(row: InboundMessage, to: str) -> OutboundMessage | None:
+    """The answer of ours, sent to ``to``, that this mail replies to (if any)."""
+    msg = _parsed(row)
+    if msg is None:
+        return None
+    ids = _MSGID.findall(" ".join(str(msg.get(h, "")) for h in ("In-Reply-To", "References")))
+    if not ids:
+        return None
+    for sent in (OutboundMessage.select()
+                 .where(OutboundMessage.message_id.in_(ids[-20:])
+                        & OutboundMessage.kind.in_(ANSWER_KINDS))
+                 .order_by(OutboundMessage.id.desc())):
+        if to in (sent.recipients or []):
+            return sent
+    return None
+
+
+def _same_text(row: InboundMessage, answered: OutboundMessage) -> bool:
+    """Does ``row`` say what the mail ``answered`` answered said? (a robot echoing us)"""
+    from mailsup.inbound.reading import body, trim
+
+    earlier_id = Keys.answer_inbound(answered.key)
+    earlier = InboundMessage.get_or_none(InboundMessage.id == earlier_id) \
+        if earlier_id is not None else None
+    if earlier is None or earlier.id == row.id or earlier.received_at > answered.created_at:
+        return False  # gone, or its id given to a later row (SQLite reuses deleted ids)
+    texts = []
+    for one in (row, earlier):
+        msg = _parsed(one)
+        if msg is None:
+            return False
+        texts.append(" ".join(trim.trim(body.reply_text(msg), keep_interleaved=False)
+                              .casefold().split()))
+    return texts[0] == texts[1]
+
+
+def _parsed(row: InboundMessage):
+    try:
+        return message_from_bytes(bytes(row.raw), policy=policy.default)
+    except Exception:  # noqa: BLE001 - an unreadable message answers nothing of ours
+        return None
+
+
+def record_suppressed(kind: str, row: InboundMessage, to: str, now: datetime,
+                       sup: Sup | None, why: str) -> None:
+    """Kept for the operator: an answer held back is a decision, not silence."""
     Effect.insert(key=Keys.suppressed(kind, row.id), kind="suppressed", sup=sup,
                   created_at=utcnow_naive(now), data={"to": to, "answer": kind,
-                                                      "inbound": row.id}) \
+                                                      "inbound": row.id, "why": why}) \
         .on_conflict_ignore().execute()
+
+
+def suppressed_for(inbound_id: int) -> list[dict]:
+    """The answers held back for one inbound message: ``{"answer", "to", "why"}``."""
+    rows = Effect.select().where((Effect.kind == "suppressed")
+                                 & Effect.key.endswith(f":{inbound_id}"))
+    return [{"answer": e.data.get("answer"), "to": e.data.get("to"),
+             "why": e.data.get("why") or "answer budget spent"} for e in rows
+            if e.data.get("inbound") == inbound_id]
+
+
+def suppressed_count(since: datetime | None = None) -> int:
+    """How many answers loop protection held back (since ``since``, naive UTC or aware)."""
+    query = Effect.select().where(Effect.kind == "suppressed")
+    if since is not None:
+        query = query.where(Effect.created_at >= utcnow_naive(since))
+    return query.count()

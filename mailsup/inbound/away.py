@@ -151,8 +151,10 @@ def _answer(ctx: Ctx, person: Person, outcome: Outcome) -> None:
         end=span.end if span else None, problem=outcome.problem, skipped=outcome.skipped,
         reopened=outcome.reopened, kept=[(s.start, s.end) for s in outcome.kept],
         limit_days=MAX_AWAY_DAYS, links=Links.of(ctx.settings))
+    # To the registered address about the person's own leave: a forged From cannot
+    # aim it elsewhere, so it is never throttled (only an echo of it is not answered).
     autoreply.answer(ctx.settings, ctx.row, kind="away", message=message, to=person.email,
-                     now=ctx.now, auto_submitted="auto-replied")
+                     now=ctx.now, auto_submitted="auto-replied", own=True)
 
 
 def _reason(outcome: Outcome) -> str:

@@ -8,13 +8,14 @@ template can leak them by accident. What HR's mail adds lives in
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import date, datetime, timedelta
 
 from peewee import fn
 
 from mailsup.clock import Calendar, aware, local_instant
 from mailsup.github import footprints
-from mailsup.models import SCHEDULING_VALUES, Membership, Person, Sup
+from mailsup.models import SCHEDULING_VALUES, Effect, Membership, Person, Sup
 
 
 def day_long(day: date) -> str:
@@ -171,7 +172,8 @@ def team_entry(person, sup: Sup | None) -> dict:
     """What teammates may see of each other's day: never an HR-only field."""
     entry = {"name": person.name, "email": person.email, "state": "none", "scheduling": None,
              "scheduling_note": None,
-             "plan_lines": [], "done": [], "blockers": None, "reason": None, "late": False}
+             "plan_lines": [], "done": [], "blockers": None, "blocker": None, "reason": None,
+             "late": False}
     if sup is None:
         return entry
     if sup.status == "skipped":
@@ -223,7 +225,10 @@ def team_members(team, day: date, now: datetime | None = None, sup_time=None) ->
         (Sup.client == client) & Sup.developer.in_([m.id for m in members]) & (Sup.day == day))}
     entries = []
     for m in members:
-        entry = team_entry(m, sups.get(m.id))
+        sup = sups.get(m.id)
+        entry = team_entry(m, sup)
+        if entry["blockers"]:  # where it stands, and since when ("day N")
+            entry["blocker"] = blocker_state(sup, blocker_thread(sup))
         if entry["state"] == "none":
             entry.update(_without_sup(m, day, now, sup_time))
         entries.append(entry)
@@ -292,3 +297,77 @@ def overdue_item(sup: Sup) -> dict:
     return {"id": sup.id, "ref": sup.reference, "developer": sup.developer.name,
             "email": sup.developer.email, "day_long": day_long(sup.day),
             "submitted": f"{sup.submitted_at:%Y-%m-%d %H:%M} UTC" if sup.submitted_at else "-"}
+
+
+# --- blockers as a conversation (design §5) ----------------------------------
+#
+# One escalation Effect is one blocker's thread: the text sent to the delivery
+# managers ("blockers", compared as "norm"), every SUP that reported it
+# ("sups", so a replacement or the next day's repeat sends nothing again), the
+# first day it was reported ("day"), the managers' replies ("acks") and
+# "resolved". Rows written before these keys existed have only "to".
+
+_BLOCKER_EDGES = re.compile(r"^[\s\-*•.]+|[\s.!;,]+$")
+
+
+def blocker_norm(text: str | None) -> str:
+    """The text as compared: "Staging is down." and "staging is  down" are one blocker."""
+    lines = (_BLOCKER_EDGES.sub("", line) for line in (text or "").splitlines())
+    return "\n".join(" ".join(line.split()).casefold() for line in lines if line.strip())
+
+
+def escalations_of(developer_id: int, client_id: int, limit: int = 200) -> list[Effect]:
+    """A developer's escalations for a client, newest first (few: one per blocker)."""
+    return list(Effect.select(Effect, Sup).join(Sup, on=(Effect.sup == Sup.id))
+                .where((Effect.kind == "escalation") & (Sup.developer == developer_id)
+                       & (Sup.client == client_id))
+                .order_by(Effect.id.desc()).limit(limit))
+
+
+def escalation_sups(effect: Effect) -> set[int]:
+    return set((effect.data or {}).get("sups") or []) | {effect.sup_id}
+
+
+def escalation_norm(effect: Effect) -> str:
+    data = effect.data or {}
+    return data.get("norm") or blocker_norm(data.get("blockers") or effect.sup.blockers)
+
+
+def blocker_thread(sup: Sup, text: str | None = None) -> Effect | None:
+    """The escalation that carries this SUP's blockers (``text``, default the SUP's)."""
+    norm = blocker_norm(text if text is not None else sup.blockers)
+    if not norm or sup.id is None:
+        return None
+    for effect in escalations_of(sup.developer_id, sup.client_id):
+        if sup.id in escalation_sups(effect) and escalation_norm(effect) == norm:
+            return effect
+    return None
+
+
+def blocker_days(first: date, day: date, calendar: Calendar) -> int:
+    """"day N": the business days a blocker has been reported on, counting its first."""
+    count, current = 1, first
+    while current < day and count < 400:
+        current += timedelta(days=1)
+        if calendar.is_business_day(current):
+            count += 1
+    return count
+
+
+def blocker_state(sup: Sup, effect: Effect | None, *, new: bool = False) -> dict:
+    """What a receipt and a team digest say about a SUP's blockers."""
+    if effect is None:
+        return {"state": "not_sent", "new": False, "day": 1, "to_names": "", "by": "",
+                "since_long": day_long(sup.day), "reply_lines": []}
+    data = effect.data or {}
+    first = date.fromisoformat(data["day"]) if data.get("day") else effect.sup.day
+    acks = data.get("acks") or []
+    resolved = data.get("resolved")
+    last = resolved or (acks[-1] if acks else None)
+    state = "resolved" if resolved else "acknowledged" if acks else "escalated"
+    return {"state": state, "new": new, "day": blocker_days(first, sup.day, Calendar.of(
+                sup.developer)) if sup.day >= first else 1,
+            "since_long": day_long(first), "since_ref": f"SUP {effect.sup_id}",
+            "to_names": " and ".join(data.get("names") or data.get("to") or []),
+            "by": (last or {}).get("name", ""),
+            "reply_lines": ((acks[-1].get("text") if acks else "") or "").splitlines()[:6]}

@@ -124,12 +124,17 @@ def _and(names: list[str]) -> str:
 
 def receipt(sup: Sup, fields: dict, outcome: str, escalated: bool,
             answering: str | None = None, reading: dict | None = None,
-            links: Links | None = None) -> Message:
+            links: Links | None = None, blocker: dict | None = None,
+            still_open: Sup | None = None) -> Message:
     """``answering``: the subject of the reply this receipt answers; ``fields``: the
-    answer as recorded now; ``reading``: how the reply was read (handlers.sup)."""
+    answer as recorded now; ``reading``: how the reply was read (handlers.sup);
+    ``blocker``: where its blockers stand (``context.blocker_state``); ``still_open``:
+    a later SUP of the developer that is still open (this reply answered an older one)."""
     change = None if outcome == "amended" else "Change it in the browser"
     variables = context.base_context(sup, ANSWER_TO_REPLY) | {
-        "fields": fields, "outcome": outcome, "escalated": escalated,
+        "fields": fields, "outcome": outcome, "escalated": escalated, "blocker": blocker,
+        "still_open": {"ref": still_open.reference, "subject": sup_subject(still_open),
+                       "day_long": context.day_long(still_open.day)} if still_open else None,
         "pages": _sup_pages(sup, links, answer=change)} | _reading(reading, fields)
     return Message("receipt", reply_subject(answering or sup_subject(sup)), variables)
 
@@ -175,13 +180,42 @@ def reply_to_sup_email(person: Person, subject_ref: int | None,
         "pages": pages(links, lambda go: [("Your SUPs", go.home())])})
 
 
-def escalation(sup: Sup, blockers: str, links: Links | None = None) -> Message:
+def escalation(sup: Sup, blockers: str, names: list[str] | None = None,
+               links: Links | None = None) -> Message:
+    """To the delivery managers (``names``); their reply comes back through the signed
+    escalation address and reaches the developer."""
+    firsts = [context.first_name(n) for n in names or []]
     variables = context.base_context(sup, "blocker escalation") | {
+        "manager_names": " and ".join(firsts) if firsts else "",
         "developer_name": sup.developer.name, "developer_email": sup.developer.email,
+        "developer_first": context.first_name(sup.developer.name),
         "blockers_lines": blockers.splitlines(), "plan_lines": (sup.plan or "").splitlines(),
         "pages": _sup_pages(sup, links, page="The SUP")}
     return Message("escalation", f"[{sup.reference}] Blocker: {sup.developer.name} "
                    f"({sup.client.name})", variables)
+
+
+def blocker_reply(sup: Sup, manager: str, text: str, resolved: bool, blockers: str) -> Message:
+    """The delivery manager's answer to an escalation, relayed to the developer in the
+    thread of their SUP."""
+    variables = context.base_context(sup, "your delivery manager answered your blocker") | {
+        "manager_name": manager, "manager_first": context.first_name(manager),
+        "reply_lines": text.splitlines(), "resolved": resolved,
+        "blockers_lines": blockers.splitlines(), "pages": []}
+    return Message("blocker_reply", reply_subject(sup_subject(sup)), variables)
+
+
+def escalation_answer(first_name: str, sup: Sup, outcome: str, answering: str | None,
+                      *, developer: str = "", problem: str = "",
+                      links: Links | None = None) -> Message:
+    """The answer to a reply to an escalation: ``outcome`` is "relayed", "resolved" or
+    "refused" (``problem`` says why; nothing was applied or relayed)."""
+    variables = context.base_context(sup, ANSWER_TO_REPLY) | {
+        "first_name": first_name, "outcome": outcome, "developer_name": developer,
+        "problem": problem, "title": f"{sup.reference} blocker",
+        "pages": _sup_pages(sup, links, page="The SUP") if outcome != "refused" else []}
+    return Message("escalation_answer", reply_subject(answering or sup_subject(sup)),
+                   variables)
 
 
 def hr_digest(client: Client, sups: list[Sup], previous: set[int], day: date,
@@ -308,3 +342,24 @@ def sup_closed(sup: Sup, days: int, answering: str | None = None,
     return Message("sup_closed", reply_subject(answering or sup_subject(sup)),
                    context.base_context(sup, "automatic answer")
                    | {"days": days, "pages": pages(links, lambda go: [("Your SUPs", go.home())])})
+
+
+def alias_notice(sup: Sup, address: str, answering: str | None,
+                 links: Links | None = None) -> Message:
+    """To a developer's registered address: a reply to their SUP came from ``address``,
+    which is not theirs; "yes" adds it and applies the kept reply."""
+    variables = context.base_context(sup, "a reply to your SUP from an unknown address") | {
+        "address": address, "pages": _sup_pages(sup, links)}
+    return Message("alias_notice", f"[{sup.reference}] Was this you? A reply from {address}",
+                   variables)
+
+
+def alias_answer(first_name: str, sup: Sup, outcome: str, address: str,
+                 answering: str | None, *, problem: str = "", applied: list[str] = (),
+                 links: Links | None = None) -> Message:
+    """The answer to a reply to that notice: ``outcome`` is "added", "declined",
+    "unclear" or "refused" (``problem`` says why nothing changed)."""
+    variables = context.base_context(sup, ANSWER_TO_REPLY) | {
+        "first_name": first_name, "outcome": outcome, "address": address,
+        "problem": problem, "applied": list(applied), "pages": []}
+    return Message("alias_answer", reply_subject(answering or sup_subject(sup)), variables)

@@ -15,7 +15,7 @@ from pathlib import Path
 from mailsup import config, database
 from mailsup.inbound.doors import pipe
 from mailsup.jobs.tick import tick
-from mailsup.models import InboundMessage, Keys, OutboundMessage, Sup
+from mailsup.models import Effect, InboundMessage, Keys, OutboundMessage, Sup
 from mailsup.outbound import sender
 from mailsup.testing import at, free_port
 from mailsup.testing.config import write_config
@@ -94,6 +94,8 @@ def reopen(sup_id: int) -> Sup:
                planned_tickets=[], repo_comments={}, comment=None, draft=None,
                submitted_at=None, window_end=None, amendments=[]).where(
         Sup.id == sup_id).execute()
+    # An earlier example's blocker is not this one's: each is escalated on its own.
+    Effect.delete().where((Effect.sup == sup_id) & (Effect.kind == "escalation")).execute()
     return Sup.get_by_id(sup_id)
 
 

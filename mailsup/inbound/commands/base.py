@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Protocol
 
 from mailsup.config import Settings
+from mailsup.inbound.reading import words
 from mailsup.models import Client, Person, Sup
 
 _SUP_ID = re.compile(r"^(?:sup\s*)?#?(\d{1,12})$", re.IGNORECASE)
@@ -57,9 +58,28 @@ def help_lines(commands) -> list[str]:
     return [f"{c.usage:<24} {c.help}" for c in sorted(commands, key=lambda c: c.name)]
 
 
+# Commands whose arguments are SUP ids or nothing: what follows a pleasantry there
+# is manners ("Reviewed, thanks Hana!"), not arguments.
+_ID_ONLY = {"reviewed", "unflag", "help"}
+_MANNERS = re.compile(
+    r"[\s,;:.!\-–—]*\b(?:" + "|".join(
+        re.escape(w) for w in sorted({*words.SIGN_OFFS, *words.PLEASANTRIES, "thank you very much",
+                                      "all", "everything", "please"}, key=len, reverse=True)
+        if w[:1].isalnum()) + r")\b.*$", re.IGNORECASE)
+
+
 def split_line(line: str) -> tuple[str, str]:
-    word, _, rest = line.strip().partition(" ")
-    return word.lower().rstrip(":"), rest.strip()
+    """(command name, its arguments), read leniently (design §5): "Reviewed, thanks!",
+    "reviewed." and "All reviewed" are ``reviewed``; "reviewed 42, 43." names 42 and 43."""
+    line = line.strip().lstrip("-*• ")
+    if line.lower().startswith("all ") and line[4:].strip().lower().startswith("reviewed"):
+        line = line[4:].strip()
+    word, _, rest = line.partition(" ")
+    name = word.lower().strip(".,!;:")
+    rest = rest.strip()
+    if name in _ID_ONLY:
+        rest = _MANNERS.sub("", f" {rest}").strip(" ,;:.!-–—")
+    return name, rest
 
 
 def run(ctx: CommandContext, lines: list[str], commands) -> list[str]:

@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mailsup.inbound.ctx import Ctx
-from mailsup.inbound.handlers import bounce, hr_digest, sup, unreferenced
+from mailsup.inbound.handlers import alias, bounce, escalation, hr_digest, sup, unreferenced
 
 ROUTES: dict[str, Callable[[Ctx], None]] = {
     "sup": sup.handle,
     "hr_digest": hr_digest.handle,
     "bounce": bounce.handle,
+    "escalation": escalation.handle,
+    "alias": alias.handle,
 }
 
-__all__ = ["ROUTES", "bounce", "hr_digest", "sup", "unreferenced"]
+__all__ = ["ROUTES", "alias", "bounce", "escalation", "hr_digest", "sup", "unreferenced"]

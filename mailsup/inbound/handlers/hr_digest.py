@@ -7,27 +7,55 @@ from datetime import date
 from mailsup import tokens
 from mailsup.inbound import autoreply
 from mailsup.inbound.authenticate import may_act_as_hr
-from mailsup.inbound.commands import CommandContext, run
+from mailsup.inbound.commands import REGISTRY, CommandContext, run, split_line
 from mailsup.inbound.ctx import Ctx
 from mailsup.inbound.reading import body, trim
-from mailsup.inbound.reading.fields import is_pleasantry
+from mailsup.inbound.reading.fields import is_greeting, is_pleasantry
 from mailsup.models import Client, Effect
 from mailsup.outbound import messages
 from mailsup.web.links import Links
 
+COMMAND_NAMES = {c.name for c in REGISTRY}
 
-def command_lines(text: str) -> list[str]:
-    """Only what HR typed above the quoted digest; a sign-off ends the commands."""
+
+def command_lines(text: str, names: set[str] = frozenset()) -> list[str]:
+    """Only what HR typed above the quoted digest (design §5: read leniently).
+
+    Greetings before the commands are skipped; a sign-off ("Thanks,"), a lone
+    name (``names``: the sender's, casefolded; or one or two capitalised words)
+    and whatever follows them — the signature — end the commands. A line that
+    starts with a command word is always a command, "Reviewed, thanks!" too.
+    """
     top = trim.strip_signature(trim.trim(text, keep_interleaved=False))
     lines = []
     for line in (raw.strip() for raw in top.splitlines()):
-        if is_pleasantry(line):
+        if not line:
+            continue
+        if split_line(line)[0] in COMMAND_NAMES:
+            lines.append(line)
+        elif is_pleasantry(line) or is_greeting(line) or _is_name(line, names, bool(lines)):
             if lines:
-                break  # "Thanks,\nHana" after the commands is a signature
-            continue  # "Hi," before them is a greeting
-        if line:
+                break  # "Thanks,\nHana" after the commands: the signature starts
+        else:
             lines.append(line)
     return lines
+
+
+def _is_name(line: str, names: set[str], after_commands: bool) -> bool:
+    bare = line.strip(" -–—,.!").casefold()
+    if bare and bare in names:
+        return True
+    parts = line.strip(" -–—,.!").split()
+    # Someone we do not know by name (management) signs with one or two capitalised words.
+    return after_commands and 0 < len(parts) <= 2 and all(
+        p[:1].isupper() and p.isalpha() for p in parts)
+
+
+def sender_names(person) -> set[str]:
+    if person is None:
+        return set()
+    name = person.name.casefold()
+    return {name, name.split()[0], "".join(w[0] for w in name.split())}
 
 
 def handle(ctx: Ctx) -> None:
@@ -48,13 +76,13 @@ def handle(ctx: Ctx) -> None:
     cctx = CommandContext(ctx.settings, ctx.now, client, ctx.identity.sender,
                           ctx.identity.person, list(digest.data.get("sup_ids", [])),
                           dict(digest.data.get("versions", {})))
-    lines = command_lines(body.reply_text(ctx.msg))
+    lines = command_lines(body.reply_text(ctx.msg), sender_names(ctx.identity.person))
     unknown = run(cctx, lines)
     autoreply.answer(
         ctx.settings, ctx.row, kind="command_results",
         message=messages.command_results(client, cctx.changes, cctx.errors, unknown,
                                          not lines, ctx.subject, Links.of(ctx.settings)),
-        to=ctx.identity.sender, now=ctx.now, auto_submitted="auto-replied",
+        to=ctx.identity.sender, now=ctx.now, auto_submitted="auto-replied", own=True,
         # Replying to the confirmation works like replying to the digest.
         reply_to=tokens.address_for(ctx.settings, "d", digest.id,
                                      _day(digest)))

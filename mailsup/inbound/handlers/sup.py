@@ -6,6 +6,7 @@ from mailsup import sup as sups
 from mailsup.directory import repos_of
 from mailsup.inbound import autoreply, away
 from mailsup.inbound.ctx import Ctx
+from mailsup.inbound.handlers.alias import keep_and_notify
 from mailsup.inbound.reading import body
 from mailsup.inbound.reading import sup_reply as reply_parser
 from mailsup.models import InboundMessage, Sup
@@ -45,6 +46,10 @@ def _authorised(ctx: Ctx, sup: Sup) -> bool:
         sup.developer = identity.person  # the same row, already read: not again lazily
         _attach_client(ctx, sup)
         return True
+    if identity.person is None and identity.sender:
+        # Nobody's address (her phone, say): kept, and she is asked at her own.
+        keep_and_notify(ctx, sup)
+        return False
     reason = (f"From {identity.sender or '(none)'} is not an address of "
               f"{sup.developer.email}, whose {sup.reference} this is")
     ctx.settle("refused", "sup_reply", reason)
@@ -96,18 +101,28 @@ def _apply(ctx: Ctx, sup: Sup, text: str) -> None:
     if not answer["plan"]:
         _refuse(ctx, sup, parsed, answer, reading)
         return
-    blockers = sups.blockers_to_escalate(sup, answer)
     outcome = sups.submit(ctx.settings, sup, parsed.as_fields(), ctx.now, ctx.row.id, given)
-    escalated = bool(blockers) and bool(
-        sups.escalate(ctx.settings, sup, blockers, ctx.now, ctx.row.id)
-        or sups.escalation_recipients(sup))
+    # Sent once per blocker text; a replacement or the next day's repeat says where it stands.
+    blocker = sups.escalate_blockers(ctx.settings, sup, answer["blockers"], ctx.now, ctx.row.id)
+    escalated = blocker is not None and blocker["state"] != "not_sent"
     autoreply.answer(ctx.settings, ctx.row, kind="receipt",
                      message=messages.receipt(sup, answer, outcome, escalated, ctx.subject,
-                                              reading=reading, links=Links.of(ctx.settings)),
+                                              reading=reading, links=Links.of(ctx.settings),
+                                              blocker=blocker, still_open=_still_open(sup)),
                      to=ctx.identity.sender, now=ctx.now, sup=sup,
-                     reply_to=sups.reply_to(ctx.settings, sup), auto_submitted="auto-generated")
+                     reply_to=sups.reply_to(ctx.settings, sup), auto_submitted="auto-generated",
+                     own=True)
     ctx.settle("applied", "sup_reply", f"{sup.reference} {outcome}",
                *(f"not understood: {u.line[:200]!r}: {u.problem}" for u in parsed.unclear))
+
+
+def _still_open(sup: Sup) -> Sup | None:
+    """The developer's latest SUP for the same client, if it is newer and still open:
+    a reply to an older SUP (yesterday's reminder) applies there and says so."""
+    later = (Sup.select().where((Sup.developer == sup.developer_id)
+                                & (Sup.client == sup.client_id) & (Sup.day > sup.day))
+             .order_by(Sup.day.desc()).first())
+    return later if later is not None and later.status == "open" else None
 
 
 def _refuse(ctx: Ctx, sup: Sup, parsed, answer: dict, reading: dict) -> None:
@@ -119,7 +134,7 @@ def _refuse(ctx: Ctx, sup: Sup, parsed, answer: dict, reading: dict) -> None:
                                               links=Links.of(ctx.settings),
                                               reply_address=sups.reply_to(ctx.settings, sup)),
                      to=ctx.identity.sender, now=ctx.now, sup=sup,
-                     reply_to=sups.reply_to(ctx.settings, sup))
+                     reply_to=sups.reply_to(ctx.settings, sup), own=True)
     ctx.settle("refused", "sup_reply", *parsed.problems)
 
 

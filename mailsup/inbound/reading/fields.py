@@ -417,3 +417,32 @@ def is_sign_off(line: str) -> bool:
 
 def is_pleasantry(line: str) -> bool:
     return _PLEASANTRY.match(line.strip()) is not None or is_sign_off(line)
+
+
+_GREETING_LINE = re.compile(
+    "(?:" + "|".join(re.escape(w) for w in words.GREETINGS) + r")\b[^:#]{0,30}$",
+    re.IGNORECASE)
+_RESOLVED = re.compile(
+    r"^(?:(?:" + "|".join(re.escape(w) for w in words.RESOLVED_LEADS) + r")\s+)*(?:"
+    + "|".join(re.escape(w) for w in sorted(words.RESOLVED_WORDS, key=len, reverse=True))
+    + r")\b", re.IGNORECASE)
+_NEGATION = re.compile(
+    r"(?:\b(?:" + "|".join(re.escape(w) for w in words.NEGATIONS if w != "n't")
+    + r")\b|n't\b)", re.IGNORECASE)
+
+
+def is_greeting(line: str) -> bool:
+    """ "Hi Alice," "Good morning": opens a mail, says nothing ("Hi, I fixed it" says
+    something)."""
+    line = line.strip()
+    return _GREETING_LINE.match(line) is not None and (
+        line.endswith(",") or len(line.rstrip("!.").split()) <= 2)
+
+
+def says_resolved(text: str) -> bool:
+    """A line that starts by saying it is resolved ("Fixed.", "It's done now"), and
+    does not say the opposite ("not resolved yet")."""
+    for line in (raw.strip().lstrip("-*• ") for raw in (text or "").splitlines()):
+        if _RESOLVED.match(line) and not _NEGATION.search(line) and not line.endswith("?"):
+            return True
+    return False

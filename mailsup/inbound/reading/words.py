@@ -267,3 +267,13 @@ HR_COMMAND_WORDS = ("reviewed", "flag", "unflag", "note")
 
 PLAN_MISSING = ('the plan is missing: write it under "Plan (required):" or start a line '
                 'with "plan:"')
+
+# A delivery manager's reply to an escalation that says the blocker is gone.
+RESOLVED_WORDS = ("resolved", "fixed", "done", "solved", "sorted", "sorted out", "unblocked",
+                  "erledigt", "behoben", "gelöst", "résolu", "réglé", "resuelto",
+                  "solucionado", "opgelost", "risolto", "resolvido")
+# Words before it that keep its meaning ("it's fixed", "should be done now").
+RESOLVED_LEADS = ("it's", "it is", "its", "this is", "that's", "that is", "now", "all",
+                  "should be", "is now", "has been", "all good,", "ok,", "okay,")
+# A line with one of these says the opposite ("not fixed yet", "nicht erledigt").
+NEGATIONS = ("not", "n't", "no", "never", "nicht", "kein", "pas", "nunca", "niet", "non")
