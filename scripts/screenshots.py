@@ -203,7 +203,13 @@ def sample_messages() -> dict[str, compose.Message]:
              "scheduling “half day-ish” is not one of full day, part day, emergency only, "
              "unavailable"], ["done: api#999", "see you tomorrow!"], re_subject,
             links=links, reply_address=ALICE_ADDRESS),
-        "escalation": messages.escalation(alice, FIELDS["blockers"]),
+        "escalation": messages.escalation(alice, FIELDS["blockers"], ["Dan Delivery"], links),
+        "escalation_answer": messages.escalation_answer(
+            "Dan", alice, "relayed", "Re: [SUP 42] Blocker: Alice Smith (Acme Corp)",
+            developer="Alice Smith", links=links),
+        "blocker_reply": messages.blocker_reply(
+            alice, "Dan Delivery", "I've asked ops for the staging key; expect it by noon.",
+            False, FIELDS["blockers"]),
         "hr_digest": messages.hr_digest(client, [sups["alice"], sups["bob"]], {43}, DAY, links,
                                         missed=[sups["chandra_monday"]]),
         "team_digest": messages.team_digest(people["alice"], [section], links),
@@ -221,6 +227,15 @@ def sample_messages() -> dict[str, compose.Message]:
         "help": messages.help_answer(alice, re_subject),
         "reply_to_sup_email": messages.reply_to_sup_email(people["alice"], 42,
                                                           "Re: [SUP 42] my plan"),
+        "alias_notice": messages.alias_notice(alice, "alice.phone@example.net", re_subject,
+                                              links),
+        "alias_answer": messages.alias_answer(
+            "Alice", alice, "added", "alice.phone@example.net",
+            "Re: [SUP 42] Was this you? A reply from alice.phone@example.net",
+            applied=["plan", "blockers"], links=links),
+        "sup_closed": messages.sup_closed(alice, 14, re_subject, links),
+        "check": messages.check_mail("ops@acme.example", "sup+check-3f9a@example.com",
+                                     "2026-11-25 06:00 UTC"),
         "sign_in": messages.sign_in(people["alice"], links.sign_in("k3J9x0Q2mZ7a5bcD-example"),
                                     15),
     }
