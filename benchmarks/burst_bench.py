@@ -116,7 +116,7 @@ def run(quick: bool, scale: float = 1.0) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="mailsup-burst-") as folder:
             url = f"{PG_DSN}?options=-c%20search_path%3D{schema}"
             ini = write_config(Path(folder) / "mailsup.ini", url, sink.port,
-                               secret="bench-secret")
+                               secret="bench-secret-Vq3xT8mKp2Lw9Zr4Hn6B")
             settings = config_mod.load(str(ini))
             database.bind(settings.database)
             database.migrate()
