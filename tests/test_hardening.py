@@ -195,7 +195,7 @@ def _costly(shape: str, reply: bytes) -> bytes:
         return (head.replace(b"text/plain", b"text/html") + b"\n\n<p>plan: x</p>"
                 + b"<b>a</b>" * 300_000 + b"\n")
     if shape == "text_lines":
-        return head + b"\n\nplan: x\n" + b"y\n" * 25_000
+        return head + b"\n\nplan: x\n" + b"y\n" * 60_000
     raise AssertionError(shape)
 
 

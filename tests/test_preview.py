@@ -66,7 +66,7 @@ def test_preview_renders_every_kind_exactly_as_it_is_sent(make_settings, smtp_si
         else:
             tick(settings, now)
         rendered = rendered or preview(settings, kind, developer, "acme", now)
-        stored_kind = "refusal" if kind == "reply_to_sup_email" else kind
+        stored_kind = "refusal" if kind in ("reply_to_sup_email", "sup_closed") else kind
         _same(rendered, _sent(stored_kind, to or developer))
         seen.add(kind)
 
@@ -115,6 +115,9 @@ def test_preview_renders_every_kind_exactly_as_it_is_sent(make_settings, smtp_si
     # missed by then: the tick before it says so).
     tick(settings, at("2026-11-30T10:29"))
     check("weekly_summary", "alice@example.com", at("2026-11-30T10:30"), to="dan@example.com")
+    # A reply to the SUP mail of 25 November, past [mailsup] token_days (14).
+    check("sup_closed", "alice@example.com", at("2026-12-14T10:00"),
+          make_reply(request, "plan: a very late answer"))
     check_sign_in(settings)
     seen.add("sign_in")
     assert seen == set(KINDS)

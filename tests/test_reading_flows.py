@@ -135,7 +135,7 @@ def test_a_one_megabyte_reply_is_read_up_to_a_limit(world, shape):
     raw = SHAPES[shape](world.request, f"plan: read the logs below\n\n{log}")
     assert len(raw) > 1_000_000
     row = rw.deliver(world.settings, world.folder, raw, world.clock.next())
-    assert row.status == "applied" and bytes(row.raw) == raw
+    assert row.status == "applied" and bytes(row.raw) == raw, row.reasons
     sup = Sup.get_by_id(world.sup_id)
     assert sup.plan == "read the logs below" and len(sup.comment) < 70_000
     receipt = rw.answer_to(row).text_body

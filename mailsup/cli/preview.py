@@ -44,7 +44,7 @@ from mailsup.web.links import Links
 from mailsup.web.signing import SIGN_IN_MINUTES
 
 ANSWERS = ("receipt", "refusal", "help", "reply_to_sup_email", "command_results", "away",
-           "escalation_answer", "alias_notice", "alias_answer")
+           "escalation_answer", "alias_notice", "alias_answer", "sup_closed")
 KINDS = ("sup_request", "nag", *ANSWERS, "escalation", "blocker_reply", "hr_digest",
          "team_digest", "weekly_summary", "overdue_reviews", "sign_in")
 # The address a reply came from that is nobody's (the notice asks whether it was them).
@@ -268,6 +268,8 @@ def example(settings: Settings, kind: str, sup: Sup, now: datetime) -> compose.M
         first = context.first_name(person.name) if person else ""
         return messages.escalation_answer(first, sup, "relayed", None,
                                           developer=sup.developer.name, links=links)
+    if kind == "sup_closed":
+        return messages.sup_closed(sup, settings.token_days, None, links)
     if kind == "sign_in":
         return messages.sign_in(sup.developer, links.sign_in(EXAMPLE_SIGN_IN_TOKEN),
                                 SIGN_IN_MINUTES)
@@ -298,6 +300,8 @@ def answer_to(settings: Settings, raw: bytes, now: datetime) -> tuple[str, compo
     html = mail.get_body(("html",))
     # Mail that names nothing we can trust is refused with its own template.
     kind = "reply_to_sup_email" if ctx.kind == "unreferenced" else answers[0].kind
+    if ctx.kind == "expired":  # stored as a refusal, with its own template
+        kind = "sup_closed"
     return kind, compose.Rendered(answers[0].subject, answers[0].text_body,
                                   html.get_content() if html else "")
 

@@ -25,8 +25,10 @@ MAX_HEADERS = 500  # header fields
 MAX_HEADER_BYTES = 16 * 1024  # one header field, folded lines joined
 MAX_RECIPIENTS = 100  # addresses examined in To, Cc, Delivered-To, X-Original-To
 MAX_LINES = 200_000  # lines in the whole message (a 10 MB base64 attachment: ~136,000)
-MAX_TEXT_BYTES = 1024 * 1024  # one decoded text/plain part
-MAX_TEXT_LINES = 20_000  # lines in one decoded text/plain part
+MAX_TEXT_BYTES = 4 * 1024 * 1024  # one decoded text/plain part (the reader reads 64,000 chars)
+# Lines in one decoded text/plain part: a 1 MB log pasted into a reply (~22,000 lines)
+# is still read up to the reader's limit and answered (issue 10), not quarantined.
+MAX_TEXT_LINES = 50_000
 MAX_HTML_BYTES = 2 * 1024 * 1024  # one decoded text/html part
 MAX_MIME_DEPTH = 10  # multipart inside multipart …
 MAX_PARTS = 200  # MIME parts in all
