@@ -116,3 +116,26 @@ def dovecot(tmp_path: Path) -> Iterator[Dovecot]:
         yield server
     finally:
         server.stop()
+
+
+# --- figures ---------------------------------------------------------------
+# Tests that measure something (fault counts, the fuzz run, loop figures) print
+# one line each; pytest keeps a passing test's output to itself, so CI's log
+# would never show them. Collect those lines and print them once at the end.
+FIGURE_PREFIXES = ("faults:", "fuzz:", "FIGURE ", "privacy week:", "workers:")
+_figures: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.when != "call" or not report.passed:
+        return
+    for line in report.capstdout.splitlines():
+        if line.startswith(FIGURE_PREFIXES):
+            _figures.append(f"{line}  [{report.nodeid.rpartition('::')[2]}]")
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _figures:
+        terminalreporter.section("figures measured by the tests")
+        for line in _figures:
+            terminalreporter.write_line(line)
