@@ -21,6 +21,11 @@ def test_demo_shows_the_whole_loop():
     assert seen("reply", "chandra@example.com")  # replies over SMTP
     assert seen("mail", "Re: [SUP")  # receipts and refusals
     assert seen("mail", "dan@example.com", "Blocker")  # escalation
+    assert seen("reply", "dan@example.com")  # the manager answers it
+    roles = {e.get("role") for e in data["events"]}
+    assert {"blocker_reply", "escalation_answer"} <= roles  # relayed, and Dan told so
+    assert seen("check", "✓ database") and seen("check", "✓ relay")  # `mailsup check` first
+    assert not seen("check", "✗")
     assert seen("mail", "Reminder")  # nag
     assert seen("slack", "still open")  # Slack DM after the nag
     assert seen("mail", "plans for")  # team digest
@@ -41,6 +46,7 @@ def test_demo_text_output_prints_the_mails():
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "## By next business day" in proc.stdout  # the first SUP email, in full
+    assert "Dan wrote:" in proc.stdout  # the manager's answer, relayed, in full
     assert "mails sent over SMTP" in proc.stdout
     assert "Answer in the browser: http://127.0.0.1:" in proc.stdout  # the SUP mail's link
     assert "Sign in with one of these one-time links" in proc.stdout

@@ -31,6 +31,7 @@ import aiosmtplib
 
 from mailsup import config as config_mod
 from mailsup import database, directory
+from mailsup.cli import check as check_cmd
 from mailsup.demo.pages import DemoPages
 from mailsup.inbound.doors.smtp import make_controller
 from mailsup.jobs.tick import tick
@@ -120,6 +121,11 @@ def script() -> list[Step]:
              "chandra@example.com", ("Globex", "stand-up"),
              "plan: finish the offline sync retry queue (app#8)\nscheduling: full day\n"
              "working: app#7\nblockers: still waiting for API keys from Globex IT"),
+        # The delivery manager answers the escalation; mailsup relays it to Chandra.
+        Step(day + timedelta(hours=3, minutes=5), "Dan Delivery <dan@example.com>",
+             "dan@example.com", ("Blocker", "Chandra"),
+             "I called Globex IT: the keys will be in your inbox by noon.\n"
+             "Start on app#9 meanwhile."),
         Step(day + timedelta(hours=6, minutes=10), "Alice Smith <alice@example.com>",
              "alice@example.com", ("Acme", "stand-up"),
              "plan: ship /v2/orders and review Bob's dark mode\nscheduling: full day\n"
@@ -206,9 +212,11 @@ def _watch(world: World, say: Printer) -> Callable[[], None]:
         for mail in world.sink.messages[seen["mail"]:]:
             msg, rcpts, body = mail.message, mail.rcpt_tos, mail.text
             kind = "refusal" if "NOT recorded" in body else "mail"
-            say(now, kind, f"-> {', '.join(rcpts)}: {msg['Subject']}")
-            role = _role(str(msg["Subject"]))
-            if role not in shown_full and role in ("SUP", "receipt", "HR digest") and \
+            sent = OutboundMessage.get_or_none(OutboundMessage.message_id == msg["Message-ID"])
+            say(now, kind, f"-> {', '.join(rcpts)}: {msg['Subject']}",
+                role=sent.kind if sent else None)
+            role = _role(str(msg["Subject"]), sent.kind if sent else "")
+            if role not in shown_full and role in SHOWN_IN_FULL and \
                     not say.as_json and ("Acme" in str(msg["Subject"]) or role != "SUP"):
                 shown_full.add(role)
                 print(textwrap.indent(body.rstrip(), "    | ", predicate=lambda _l: True) + "\n")
@@ -228,7 +236,19 @@ def _watch(world: World, say: Printer) -> Callable[[], None]:
     return check
 
 
-def _role(subject: str) -> str:
+def _check_setup(world: World, say: Printer) -> None:
+    """What `mailsup check` says of the demo's parts, as an operator runs it before day one."""
+    for line in check_cmd.run_checks(world.settings):
+        say(world.now, "check", line.text())
+
+
+# One of each, so a reader sees what people get without reading thirty mails.
+SHOWN_IN_FULL = ("SUP", "receipt", "manager's answer", "HR digest")
+
+
+def _role(subject: str, kind: str) -> str:
+    if kind == "blocker_reply":
+        return "manager's answer"
     if subject.startswith("Re:"):
         return "receipt"
     if "to review" in subject:
@@ -264,6 +284,7 @@ def run_demo(keep: bool = False, as_json: bool = False, serve: bool | None = Non
         if not as_json:
             print(f"mailsup demo in {folder}\n{loaded.summary()}; simulating Wed 25 and "
                   f"Thu 26 November 2026 (UTC clock, a tick every 15 minutes)\n", flush=True)
+        _check_setup(world, say)
         steps, check = script(), _watch(world, say)
         while world.now <= END:
             for step in [s for s in steps if s.at <= world.now]:
