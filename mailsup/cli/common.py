@@ -97,6 +97,23 @@ def print_json(data) -> None:
     print(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
+def print_record(data: dict, raw: bytes, args, shown=lambda _key, value: value) -> None:
+    """``show ID [--raw] [--json]`` for a stored mail: one ``key: value`` a line, or JSON.
+
+    The stored bytes are printed as they are (decoded leniently: they may be anything
+    a sender wrote); ``shown(key, value)`` turns a list or ``None`` into a line.
+    """
+    text = raw.decode("utf-8", "replace")
+    if args.json:
+        print_json(data | {"raw": text})
+        return
+    for key, value in data.items():
+        print(f"{key}: {shown(key, value)}")
+    if args.raw:
+        print()
+        sys.stdout.write(text)
+
+
 def resolve_developer(address: str | None) -> str | None:
     """A developer's primary email from any of their addresses."""
     if not address:

@@ -8,7 +8,14 @@ from email import message_from_bytes, policy
 
 from peewee import InterfaceError, OperationalError
 
-from mailsup.cli.common import EXIT_ERROR, Progress, open_settings, parse_now, print_json
+from mailsup.cli.common import (
+    EXIT_ERROR,
+    Progress,
+    open_settings,
+    parse_now,
+    print_json,
+    print_record,
+)
 from mailsup.clock import stamp
 from mailsup.errors import UserError
 from mailsup.inbound import autoreply, runner
@@ -109,23 +116,19 @@ def cmd_show(args) -> int:
     row = _row(args)
     data = inbound_as_dict(row) | anatomy(bytes(row.raw)) | {
         "held_back": autoreply.suppressed_for(row.id)}
-    if args.json:
-        print_json(data | {"raw": bytes(row.raw).decode("utf-8", "replace")})
-        return 0
-    for key, value in data.items():
-        if key == "attachments":
-            value = ", ".join(f"{a['filename'] or '(unnamed)'} ({a['content_type']}, "
-                              f"{a['size']} bytes)" for a in value) or "none"
-        elif key in ("defects", "reasons"):
-            value = "; ".join(value) or "none"
-        elif key == "held_back":  # answers loop protection did not send
-            value = "; ".join(f"{h['answer']} to {h['to']}: {h['why']}" for h in value) \
-                or "none"
-        print(f"{key}: {value}")
-    if args.raw:
-        print()
-        sys.stdout.write(bytes(row.raw).decode("utf-8", "replace"))
+    print_record(data, bytes(row.raw), args, _shown)
     return 0
+
+
+def _shown(key: str, value):
+    if key == "attachments":
+        return ", ".join(f"{a['filename'] or '(unnamed)'} ({a['content_type']}, "
+                         f"{a['size']} bytes)" for a in value) or "none"
+    if key in ("defects", "reasons"):
+        return "; ".join(value) or "none"
+    if key == "held_back":  # answers loop protection did not send
+        return "; ".join(f"{h['answer']} to {h['to']}: {h['why']}" for h in value) or "none"
+    return value
 
 
 def cmd_retry(args) -> int:

@@ -11,7 +11,7 @@ import sys
 
 from peewee import fn
 
-from mailsup.cli.common import EXIT_TEMPFAIL, open_settings, parse_now, print_json
+from mailsup.cli.common import EXIT_TEMPFAIL, open_settings, parse_now, print_json, print_record
 from mailsup.clock import stamp, utcnow_naive
 from mailsup.errors import UserError
 from mailsup.models import OutboundMessage
@@ -85,18 +85,14 @@ def _row(row_id: int) -> OutboundMessage:
 def cmd_show(args) -> int:
     open_settings(args)
     row = _row(args.id)
-    data = outbox_as_dict(row)
-    if args.json:
-        print_json(data | {"raw": bytes(row.raw).decode("utf-8", "replace")})
-        return 0
-    for key, value in data.items():
-        if key == "to":
-            value = ", ".join(value)
-        print(f"{key}: {'' if value is None else value}")
-    if args.raw:
-        print()
-        sys.stdout.write(bytes(row.raw).decode("utf-8", "replace"))
+    print_record(outbox_as_dict(row), bytes(row.raw), args, _shown)
     return 0
+
+
+def _shown(key: str, value):
+    if key == "to":
+        return ", ".join(value)
+    return "" if value is None else value
 
 
 def cmd_retry(args) -> int:
