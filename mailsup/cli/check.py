@@ -122,7 +122,9 @@ async def _probe_relay(settings: Settings) -> Line:
                              use_tls=cfg.security == "tls", start_tls=False)
     await client.connect(timeout=cfg.connect_timeout)
     try:
-        done = [f"{where} answered ({cfg.security})"]
+        # Say what was spoken, not the ini word: "(none)" read as if nothing answered.
+        spoken = {"none": "plain SMTP", "tls": "TLS"}.get(cfg.security, cfg.security)
+        done = [f"{where} answered ({spoken})"]
         await client.ehlo()
         if cfg.security == "starttls":
             if not client.supports_extension("starttls"):

@@ -17,6 +17,7 @@ import asyncio
 import json
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -31,7 +32,6 @@ import aiosmtplib
 
 from mailsup import config as config_mod
 from mailsup import database, directory
-from mailsup.cli import check as check_cmd
 from mailsup.demo.pages import DemoPages
 from mailsup.inbound.doors.smtp import make_controller
 from mailsup.jobs.tick import tick
@@ -237,10 +237,23 @@ def _watch(world: World, say: Printer) -> Callable[[], None]:
 
 
 def _check_setup(world: World, say: Printer) -> None:
-    """What `mailsup check` says of the demo's parts, as an operator runs it before day one."""
-    for line in check_cmd.run_checks(world.settings):
-        say(world.now, "check", line.text())
+    """What `mailsup check` says of the demo's parts, run as an operator runs it before day one.
 
+    A child process, as on the command line: the demo is a user of the CLI, not a part of it.
+    """
+    proc = subprocess.run([sys.executable, "-m", "mailsup", "--config", str(world.ini),
+                           "check", "--json"], capture_output=True, text=True, timeout=120)
+    try:
+        lines = json.loads(proc.stdout)["checks"]
+    except (ValueError, KeyError):
+        say(world.now, "check", f"✗ mailsup check did not answer: {proc.stderr.strip()[-200:]}")
+        return
+    for line in lines:
+        say(world.now, "check", f"{CHECK_MARKS.get(line['status'], '?')} {line['part']}: "
+                                f"{line['message']}")
+
+
+CHECK_MARKS = {"ok": "✓", "fail": "✗", "skip": "·"}  # as `mailsup check` prints them
 
 # One of each, so a reader sees what people get without reading thirty mails.
 SHOWN_IN_FULL = ("SUP", "receipt", "manager's answer", "HR digest")
