@@ -89,6 +89,7 @@ def end_of_local_day(day: date, tz_name: str) -> datetime:
     return utcnow_naive(local_instant(day + timedelta(days=1), time(0, 0), tz_name))
 
 
+@lru_cache(maxsize=4096)  # the same few days, times and zones for every person of a tick
 def local_instant(day: date, at: time, tz_name: str) -> datetime:
     """The UTC instant of wall-clock ``at`` on ``day`` in ``tz_name``.
 
