@@ -91,7 +91,8 @@ def developer_email(k: int) -> str:
 
 
 def populate(developers: int) -> None:
-    """One client whose org has teams of ``TEAM_SIZE``: bulk inserts in one transaction."""
+    """One client whose org has teams of ``TEAM_SIZE``: bulk inserts in one transaction,
+    then fresh PostgreSQL statistics as after a directory load (``directory.analyze``)."""
     with db.atomic():
         client = Client.create(slug="acme", name="Acme Corp", schedule={})
         org = Org.create(login="acme", client=client)

@@ -141,7 +141,8 @@ class Calendar:
         return _holiday_calendar(self.holiday_country, day.year).get(day)
 
     def on_leave(self, day: date) -> bool:
-        return any(start <= day <= end for start, end in self.leave)
+        # Most people have no leave: asked several times per person in a 06:00 burst.
+        return bool(self.leave) and any(start <= day <= end for start, end in self.leave)
 
     def absence(self, day: date) -> str | None:
         """Why a workday is not a business day for this person, if it is not."""
