@@ -63,6 +63,12 @@ def worker(role: str, ini: str) -> None:
     print("ready", flush=True)
     sys.stdin.readline()
     done = 0
+    profile = os.environ.get("MAILSUP_BURST_PROFILE")  # a folder: one cProfile dump per worker
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     if role == "create":
         report = tick(settings, NOW, send=False)
         if report.errors:
@@ -74,6 +80,9 @@ def worker(role: str, ini: str) -> None:
             if not OutboundMessage.select().where(OutboundMessage.status != "sent").exists():
                 break
             time.sleep(0.02)  # the other worker holds the last rows
+    if profile:
+        profiler.disable()
+        profiler.dump_stats(str(Path(profile) / f"{role}-{os.getpid()}.prof"))
     print(json.dumps({"role": role, "done": done, "peak_rss_mb": peak_rss_mb()}), flush=True)
 
 

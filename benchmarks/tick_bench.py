@@ -35,7 +35,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 from peewee import chunked  # noqa: E402
 
 from mailsup import config as config_mod  # noqa: E402
-from mailsup import database  # noqa: E402
+from mailsup import database, directory  # noqa: E402
 from mailsup.clock import utcnow_naive  # noqa: E402
 from mailsup.config import Settings  # noqa: E402
 from mailsup.jobs.tick import tick  # noqa: E402
@@ -91,7 +91,8 @@ def developer_email(k: int) -> str:
 
 
 def populate(developers: int) -> None:
-    """One client whose org has teams of ``TEAM_SIZE``: bulk inserts in one transaction."""
+    """One client whose org has teams of ``TEAM_SIZE``: bulk inserts in one transaction,
+    then fresh PostgreSQL statistics as after a directory load (``directory.analyze``)."""
     with db.atomic():
         client = Client.create(slug="acme", name="Acme Corp", schedule={})
         org = Org.create(login="acme", client=client)
@@ -109,6 +110,7 @@ def populate(developers: int) -> None:
                    for i, pid in enumerate(person_ids)]
         for batch in chunked(members, INSERT_CHUNK):
             Membership.insert_many(batch).execute()
+    directory.analyze()  # what `mailsup directory load` does after adding people (PostgreSQL)
 
 
 def create_all(ws: Workspace, developers: int) -> float:

@@ -89,6 +89,7 @@ def end_of_local_day(day: date, tz_name: str) -> datetime:
     return utcnow_naive(local_instant(day + timedelta(days=1), time(0, 0), tz_name))
 
 
+@lru_cache(maxsize=4096)  # the same few days, times and zones for every person of a tick
 def local_instant(day: date, at: time, tz_name: str) -> datetime:
     """The UTC instant of wall-clock ``at`` on ``day`` in ``tz_name``.
 
@@ -140,7 +141,8 @@ class Calendar:
         return _holiday_calendar(self.holiday_country, day.year).get(day)
 
     def on_leave(self, day: date) -> bool:
-        return any(start <= day <= end for start, end in self.leave)
+        # Most people have no leave: asked several times per person in a 06:00 burst.
+        return bool(self.leave) and any(start <= day <= end for start, end in self.leave)
 
     def absence(self, day: date) -> str | None:
         """Why a workday is not a business day for this person, if it is not."""

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from peewee import JOIN, IntegrityError, chunked, fn
+from peewee import JOIN, IntegrityError, Value, chunked, fn
 
 from mailsup import tokens
 from mailsup.clock import Calendar, local_instant, utcnow_naive
@@ -151,11 +151,16 @@ def first_requests(sups_: list[Sup]) -> set[int]:
     """``first_request`` for a batch of unqueued SUPs, in one query per 1,000 people:
     the ids whose mail is its person's first SUP mail (one per person, the first)."""
     people = list({s.developer_id for s in sups_})
+    # Per person, their SUPs (an index) until one has its mail (the unique key):
+    # driven from the outbox's kind instead, each batch of the burst read every
+    # SUP mail ever sent.
+    head, tail = Keys.sup_request("\0").split("\0")  # the key built in SQL, as Keys does
+    request = OutboundMessage.select(OutboundMessage.id).where(
+        OutboundMessage.key == Value(head).concat(Sup.id.cast("TEXT")).concat(tail))
+    mailed = Sup.select(Sup.id).where((Sup.developer == Person.id) & fn.EXISTS(request))
     earlier = {developer for chunk in chunked(people, 1000)
-               for (developer,) in (OutboundMessage.select(Sup.developer).join(Sup)
-                                    .where((OutboundMessage.kind == "sup_request")
-                                           & Sup.developer.in_(chunk))
-                                    .distinct().tuples())}
+               for (developer,) in (Person.select(Person.id)
+                                    .where(Person.id.in_(chunk) & fn.EXISTS(mailed)).tuples())}
     firsts: set[int] = set()
     for s in sups_:
         if s.developer_id not in earlier:
@@ -205,10 +210,10 @@ def queue_requests(settings: Settings, sups_: list[Sup], now: datetime, *,
     firsts = first_requests(todo)
     return outbox.enqueue_many(settings, [
         outbox.Outgoing(key=Keys.sup_request(s.id), kind="sup_request", to=[s.developer.email],
-                        rendered=render_request(s, links, reply_to(settings, s),
+                        rendered=render_request(s, links, address,
                                                 settings.operator if s.id in firsts else None),
-                        sup=s, reply_to=reply_to(settings, s))
-        for s in todo], now, check_queued=False)
+                        sup=s, reply_to=address)
+        for s in todo for address in [reply_to(settings, s)]], now, check_queued=False)
 
 
 def for_reply(sup_id: int) -> Sup | None:

@@ -135,5 +135,18 @@ def create_due_sups(settings: Settings, now: datetime) -> list[Sup]:
             else:
                 created += made
         for batch in later:
-            created += create_batch(settings, batch, now, per_person, note) or []
+            # Mostly done by the worker that held it: only what is still missing is
+            # redone (its whole batch again costs rows built and an INSERT of conflicts).
+            batch = not_created(client, batch)
+            if batch:
+                created += create_batch(settings, batch, now, per_person, note) or []
     return created
+
+
+def not_created(client: Client, batch: list[Due]) -> list[Due]:
+    """The entries of ``batch`` whose SUP does not exist (yet: one in a transaction still
+    open elsewhere is found by the INSERT, which waits for it)."""
+    existing = set(Sup.select(Sup.developer, Sup.day).where(
+        (Sup.client == client) & Sup.developer.in_([d.developer.id for d in batch])
+        & Sup.day.in_(list({d.day for d in batch}))).tuples())
+    return [d for d in batch if (d.developer.id, d.day) not in existing]

@@ -26,17 +26,19 @@ def day_ended(now: datetime) -> list[tuple[int, bool]]:
     # A local day D ends at D+1 00:00 local, no earlier than D 10:00 UTC (UTC+14):
     # later days cannot be over, so a morning tick reads none of today's SUPs.
     latest = (stamp - timedelta(hours=10)).date()
-    query = (Sup.select(Sup.id, Sup.day, Sup.away, Person.timezone)
-             .join(Person, on=(Sup.developer == Person.id))
-             .where((Sup.status == "open") & (Sup.day <= latest)).tuples())
-    ends: dict[tuple, datetime] = {}
-    over = []
-    for sup_id, day, away, tz in query:
-        if (day, tz) not in ends:
-            ends[(day, tz)] = end_of_local_day(day, tz)
-        if stamp >= ends[(day, tz)]:
-            over.append((sup_id, bool(away)))
-    return over
+    candidates = ((Sup.status == "open") & (Sup.day <= latest))
+    # The (day, zone) pairs first, few whatever the number of SUPs: after 10:00 UTC
+    # every open SUP of today is a candidate, and until its zone's midnight none is over.
+    over = [(day, tz) for day, tz in (Sup.select(Sup.day, Person.timezone)
+                                      .join(Person, on=(Sup.developer == Person.id))
+                                      .where(candidates).distinct().tuples())
+            if stamp >= end_of_local_day(day, tz)]
+    found = []
+    for day, tz in sorted(over):
+        found += [(sup_id, bool(away)) for sup_id, away in (
+            Sup.select(Sup.id, Sup.away).join(Person, on=(Sup.developer == Person.id))
+            .where(candidates & (Sup.day == day) & (Person.timezone == tz)).tuples())]
+    return sorted(found)
 
 
 def close_day(sup_id: int, away: bool, now: datetime) -> bool:

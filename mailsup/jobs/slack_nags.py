@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from peewee import IntegrityError
+from peewee import IntegrityError, fn
 
 from mailsup import slack
 from mailsup.clock import utcnow_naive
@@ -47,15 +47,16 @@ def _dm(client, effect: Effect, user: str, text: str, now: datetime) -> bool:
 
 
 def nag_open_sups(settings: Settings, client, now: datetime) -> list[Sup]:
-    nagged_by_mail = Effect.select(Effect.sup).where((Effect.kind == "nag")
-                                                    & Effect.sup.is_null(False))
-    dmed = Effect.select(Effect.sup).where((Effect.kind == "slack_nag")
-                                          & Effect.sup.is_null(False))
+    # Looked up per open SUP in the index of Effect.sup: every nag and DM ever is
+    # not read each minute.
+    nagged_by_mail = Effect.select(Effect.id).where((Effect.sup == Sup.id)
+                                                    & (Effect.kind == "nag"))
+    dmed = Effect.select(Effect.id).where((Effect.sup == Sup.id) & (Effect.kind == "slack_nag"))
     done, stamp = [], utcnow_naive(now)
     candidates = (Sup.select(Sup, Person).join(Person, on=(Sup.developer == Person.id))
                   .where((Sup.status == "open") & (Sup.away == False)  # noqa: E712
                          & Person.slack.is_null(False) & (Sup.nag_at > stamp - STALE)
-                         & Sup.id.in_(nagged_by_mail) & ~Sup.id.in_(dmed)))
+                         & fn.EXISTS(nagged_by_mail) & ~fn.EXISTS(dmed)))
     for sup in candidates:
         if day_over(sup, now):
             continue  # a SUP of an earlier day: a DM would only confuse

@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from peewee import IntegrityError
+from peewee import IntegrityError, Value, fn
 
 from mailsup.clock import Calendar, aware, local_date, local_instant, utcnow_naive
 from mailsup.config import Schedule, Settings
@@ -82,11 +82,17 @@ class Teams:
         return self.people([person_id])[0]
 
 
-def load_teams(settings: Settings) -> Teams:
+def load_teams(settings: Settings, team_ids: list[int] | None = None) -> Teams:
+    """Every team (or only ``team_ids``: the rest stay out of ``teams`` and ``members``)."""
     world = Teams(settings)
-    world.teams = {t.id: t for t in Team.select(Team, Org, Client).join(Org).join(Client)}
-    for team_id, person_id, email, tz in (Membership.select(
-            Membership.team, Person.id, Person.email, Person.timezone).join(Person).tuples()):
+    teams = Team.select(Team, Org, Client).join(Org).join(Client)
+    memberships = Membership.select(Membership.team, Person.id, Person.email,
+                                    Person.timezone).join(Person)
+    if team_ids is not None:
+        teams = teams.where(Team.id.in_(team_ids))
+        memberships = memberships.where(Membership.team.in_(team_ids))
+    world.teams = {t.id: t for t in teams}
+    for team_id, person_id, email, tz in memberships.tuples():
         world.members[team_id].append(person_id)
         world.zones[person_id], world.emails[person_id] = tz, email
         world.of_person[person_id].add(team_id)
@@ -98,6 +104,45 @@ def load_teams(settings: Settings) -> Teams:
         if team.delivery_manager_id and world.members[team.id]:
             world.of_person[team.delivery_manager_id].add(team.id)
     return world
+
+
+def recipients_of(client: Client):
+    """Who gets a digest section of the client's teams, as a condition on Person (no rows
+    loaded): every member, and each delivery manager of a team that has members."""
+    of_client, led = Team.alias(), Team.alias()
+    teams = of_client.select(of_client.id).join(Org).where(Org.client == client)
+    managers = led.select(led.delivery_manager).where(
+        led.id.in_(teams) & led.delivery_manager.is_null(False)
+        & fn.EXISTS(Membership.select(Membership.id).where(Membership.team == led.id)))
+    return Person.id.in_(Membership.select(Membership.person).where(Membership.team.in_(teams))) \
+        | Person.id.in_(managers)
+
+
+def anyone_due(settings: Settings, now: datetime) -> bool:
+    """Is ``due_people`` not empty? Asked without loading anyone, for every minute's tick.
+
+    ``load_teams`` reads every membership: thousands of rows a minute for a tick
+    with nothing to do. A recipient is due once the digest time of one of their
+    teams' clients has passed in their zone today and today has no record yet, so
+    per client and per zone of its recipients (few) whose digest time has passed,
+    one query asks the database for a recipient without today's record (the keys
+    are looked up in its index, no row comes back). Exactly ``due_people``'s
+    question, so a tick that answers no would have found nobody.
+    """
+    for client in Client.select():
+        at, recipient = schedule_for(settings, client).team_digest_time, recipients_of(client)
+        for (tz,) in Person.select(Person.timezone).where(recipient).distinct().tuples():
+            day = local_date(now, tz)
+            if aware(now) < local_instant(day, at, tz):
+                continue
+            # The record's key built in SQL from the one format Keys knows.
+            head, tail = Keys.team_digests("\0", day).split("\0")
+            key = Value(head).concat(Person.id.cast("TEXT")).concat(tail)
+            recorded = Effect.select(Effect.id).where(Effect.key == key)
+            if Person.select(Person.id).where(recipient & (Person.timezone == tz)
+                                              & ~fn.EXISTS(recorded)).exists():
+                return True
+    return False
 
 
 def due_people(world: Teams, now: datetime) -> dict[int, date]:
@@ -209,6 +254,8 @@ def send_one(settings: Settings, person: Person, day: date, chosen: list[dict],
 
 
 def send_team_digests(settings: Settings, now: datetime) -> list[Effect]:
+    if not anyone_due(settings, now):
+        return []
     world = load_teams(settings)
     due = due_people(world, now)
     if not due:

@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
-from peewee import IntegrityError
+from peewee import IntegrityError, fn, prefetch
 
 from mailsup.clock import Calendar, aware, local_date, local_instant, utcnow_naive
 from mailsup.config import Settings
 from mailsup.jobs.team_digests import Teams, load_teams
-from mailsup.models import Effect, Keys, Person, Sup, Team, db
+from mailsup.models import Client, Effect, Keys, Leave, Membership, Org, Person, Sup, Team, db
 from mailsup.outbound import compose, context, messages, outbox
 
 WEEK = timedelta(days=7)
@@ -89,21 +89,45 @@ def send_one(settings: Settings, world: Teams, person: Person, teams: list[Team]
     return effect if rendered is not None else None
 
 
+def led_teams() -> dict[int, list[Team]]:
+    """``teams_by_manager`` without loading a membership: each delivery manager's
+    teams that have members (an EXISTS per team), with their org and client."""
+    has_members = fn.EXISTS(Membership.select(Membership.id).where(Membership.team == Team.id))
+    led = defaultdict(list)
+    for team in (Team.select(Team, Org, Client).join(Org).join(Client)
+                 .where(Team.delivery_manager.is_null(False) & has_members)):
+        led[team.delivery_manager_id].append(team)
+    return led
+
+
 def send_weekly_summaries(settings: Settings, now: datetime) -> list[Effect]:
-    world = load_teams(settings)
+    """Who is due is found from the managers and their teams alone; the members are
+    loaded only for the teams of a summary that goes out (a tick a minute must not
+    read every membership to find that nobody is due)."""
+    led = led_teams()
+    if not led:
+        return []
+    # Their leave with them (one query): the calendar of each is read below.
+    managers = {p.id: p for p in prefetch(Person.select().where(Person.id.in_(list(led))),
+                                          Leave.select())}
     weeks = {}
-    for person_id, teams in teams_by_manager(world).items():
-        today = local_date(now, world.zones[person_id])
-        weeks[person_id] = (today - timedelta(days=today.weekday()), teams)
-    keys = [Keys.weekly_summary(p, monday) for p, (monday, _t) in weeks.items()]
-    done = {e.key for e in Effect.select(Effect.key).where(Effect.key.in_(keys))} if keys \
-        else set()
+    for person_id in led:
+        today = local_date(now, managers[person_id].timezone)
+        weeks[person_id] = today - timedelta(days=today.weekday())
+    keys = [Keys.weekly_summary(p, monday) for p, monday in weeks.items()]
+    done = {e.key for e in Effect.select(Effect.key).where(Effect.key.in_(keys))}
+    schedules = Teams(settings)  # only its per-client schedules, for ``is_due``
+    due = [person_id for person_id, monday in sorted(weeks.items())
+           if Keys.weekly_summary(person_id, monday) not in done
+           and is_due(schedules, managers[person_id], led[person_id], monday, now)]
+    if not due:
+        return []
+    world = load_teams(settings, [t.id for person_id in due for t in led[person_id]])
     sent = []
-    for person_id, (monday, teams) in sorted(weeks.items()):
-        if Keys.weekly_summary(person_id, monday) in done or \
-                not is_due(world, world.person(person_id), teams, monday, now):
-            continue
-        effect = send_one(settings, world, world.person(person_id), teams, monday, now)
+    for person_id in due:
+        teams = [world.teams[t.id] for t in led[person_id]]
+        effect = send_one(settings, world, world.person(person_id), teams, weeks[person_id],
+                          now)
         if effect is not None:
             sent.append(effect)
     return sent

@@ -40,6 +40,8 @@ def safe_text(value: str) -> str:
 
 def safe_value(value):
     """Jinja ``finalize`` for mails and pages: every ``{{ … }}`` passes through here."""
+    if value.__class__ is str and value.isascii() and value.isprintable():
+        return value  # nothing _UNSAFE matches (the common case, sixty times a mail)
     if isinstance(value, Markup):
         return Markup(safe_text(str(value)))  # already escaped: removing keeps it so
     if isinstance(value, str):
