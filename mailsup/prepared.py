@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from peewee import Query, Value
+from peewee import Model, Query, Value
 
 from mailsup.models import db
 
@@ -74,3 +74,25 @@ class Prepared:
     def first(self, *values: Any):
         """The first row for ``values``, or None."""
         return next(iter(self.rows(*values)), None)
+
+
+_UPDATES: dict[type, Prepared] = {}
+
+
+def save(row: Model) -> int:
+    """``row.save()`` of a row read whole: the same UPDATE of every column, with its SQL
+    built once per model (``save`` builds it anew each time: a SUP has 30 columns)."""
+    meta = row._meta
+    fields = [f for f in meta.sorted_fields if f is not meta.primary_key]
+    if row._pk is None or any(f.name not in row.__data__ for f in fields):
+        return row.save()  # an insert, or a row read in part: peewee's own way
+    model = type(row)
+    prepared = _UPDATES.get(model)
+    if prepared is None:
+        prepared = _UPDATES[model] = Prepared(
+            lambda *values: (model.update(dict(zip(fields, values[:-1], strict=True)))
+                             .where(meta.primary_key == values[-1])), arity=len(fields) + 1)
+    values = [f.db_value(row.__data__[f.name]) for f in fields]
+    rows = prepared.execute(*values, row._pk).rowcount
+    row._dirty.clear()  # as save() leaves it: everything written
+    return rows
