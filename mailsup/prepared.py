@@ -36,6 +36,7 @@ class Prepared:
     def __init__(self, build: Callable[..., Query], arity: int = 1) -> None:
         self._build, self._arity = build, arity
         self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._columns: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
     def _compile(self, database) -> tuple[Query, str, list, list[tuple[int, int]]]:
@@ -57,9 +58,24 @@ class Prepared:
         return self._run(values)[1]
 
     def rows(self, *values: Any):
-        """The rows of the query for ``values``, as peewee would give them."""
+        """The rows of the query for ``values``, as peewee would give them.
+
+        peewee's cursor wrapper works out, per execution, which column goes to which
+        model and field (for a SUP with its joins, as long as the rest of the read):
+        the same SQL always gives the same answer, so it is worked out once too.
+        """
         query, cursor = self._run(values)
-        return query._get_cursor_wrapper(cursor)
+        wrapper = query._get_cursor_wrapper(cursor)
+        known = self._columns.get(db.obj)
+        if known is None:
+            before = set(vars(wrapper))
+            wrapper.initialize()
+            known = {k: v for k, v in vars(wrapper).items() if k not in before}
+            self._columns[db.obj] = known
+        else:
+            vars(wrapper).update(known)
+        wrapper.initialized = True
+        return wrapper
 
     def _run(self, values: tuple) -> tuple[Query, Any]:
         if len(values) != self._arity:

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from email import message_from_bytes, policy
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 
@@ -22,6 +23,25 @@ from mailsup.models import Effect, InboundMessage, Keys
 from mailsup.prepared import Prepared
 
 log = logging.getLogger(__name__)
+
+
+class _Classes(HeaderRegistry):
+    """The stdlib registry makes a new class for every header it parses (``type()`` per
+    call); the class depends only on the header's name, so it is made once per name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type] = {}
+
+    def __getitem__(self, name: str) -> type:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
+_HEADER_CLASSES = _Classes()
 
 
 class _ParsedOnce(EmailPolicy):
@@ -47,7 +67,7 @@ class _ParsedOnce(EmailPolicy):
 
 def parse_policy() -> EmailPolicy:
     """The policy a stored message is parsed with: ``policy.default``, caching headers."""
-    return _ParsedOnce(parsed={}, header_factory=policy.default.header_factory)
+    return _ParsedOnce(parsed={}, header_factory=_HEADER_CLASSES)
 
 
 def parse(ctx: Ctx) -> None:
