@@ -1,6 +1,7 @@
-"""The one loop shape for stored mail: claim a row, run the pipeline in one
-transaction, commit; on an exception quarantine the row with the reason and go on
-(Mailman's runner and shunt queue).
+"""The one loop shape for stored mail: claim a row (a batch of rows in one
+statement), run the pipeline for each in its own transaction, commit; on an
+exception quarantine that row with the reason and go on (Mailman's runner and
+shunt queue).
 """
 
 from __future__ import annotations
