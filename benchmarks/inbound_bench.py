@@ -11,6 +11,10 @@ the reply → apply to the SUP → queue the receipt). Every reply must end appl
 as a ``sup_reply`` with its receipt in the outbox, or the run fails.
 ``inbound_queries_per_reply``: the SQL statements SQLite ran during the timed
 processing (its trace hook; BEGIN/COMMIT/SAVEPOINT not counted) per reply.
+Everything the pass ran is counted, its own statements too (reclaim and reap,
+the client and its repositories: 4 per pass; reading and claiming a batch: 2 per
+20 replies), so the figure is the same at any size from a few batches up
+(7.12 for 200 replies, 7.1 for 1,000; before issue 15's inbound part, 13.12 and 13.1).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 from peewee import JOIN, IntegrityError, Value, chunked, fn
 
-from mailsup import tokens
+from mailsup import prepared, tokens
 from mailsup.clock import Calendar, local_instant, utcnow_naive
 from mailsup.clock import stamp as clock_stamp
 from mailsup.config import Schedule, Settings
@@ -216,21 +216,37 @@ def queue_requests(settings: Settings, sups_: list[Sup], now: datetime, *,
         for s in todo for address in [reply_to(settings, s)]], now, check_queued=False)
 
 
-def for_reply(sup_id: int) -> Sup | None:
-    """The SUP a reply names, in one query with what applying a reply reads next:
-    its request mail (the text the reply quotes, the thread's first Message-ID)
-    and the latest window end among the developer's other submitted SUPs."""
-    request, other = OutboundMessage.alias(), Sup.alias()
+def _for_reply_query(sup_id):
+    request, other, later = OutboundMessage.alias(), Sup.alias(), Sup.alias()
     others_end = (other.select(fn.MAX(other.window_end))
                   .where((other.developer == Sup.developer) & (other.client == Sup.client)
                          & (other.id != Sup.id) & other.submitted_at.is_null(False)))
-    sup = (Sup.select(Sup, request, others_end.alias("others_window_end"))
-           .join(request, JOIN.LEFT_OUTER,
-                 on=((request.sup == Sup.id) & (request.kind == "sup_request")),
-                 attr="request_row")
-           .where(Sup.id == sup_id).first())
+    # The developer's newest later SUP for the client (the receipt's "still open" one).
+    latest = (later.select(later.id)
+              .where((later.developer == Sup.developer) & (later.client == Sup.client)
+                     & (later.day > Sup.day)).order_by(later.day.desc()).limit(1))
+    return (Sup.select(Sup, request, Person, others_end.alias("others_window_end"),
+                       latest.alias("later_sup_id"))
+            .join(request, JOIN.LEFT_OUTER,
+                  on=((request.sup == Sup.id) & (request.kind == "sup_request")),
+                  attr="request_row")
+            .switch(Sup).join(Person, on=(Sup.developer == Person.id), attr="developer")
+            .where(Sup.id == sup_id).limit(1))
+
+
+# Built once per database: its SQL cost more to build than SQLite takes to run it.
+_FOR_REPLY = prepared.Prepared(_for_reply_query)
+
+
+def for_reply(sup_id: int) -> Sup | None:
+    """The SUP a reply names, in one query with what applying a reply reads next:
+    its developer, its request mail (the text the reply quotes, the thread's first
+    Message-ID), the latest window end among the developer's other submitted SUPs
+    and the id of their newest later SUP (``_later_sup_id``)."""
+    sup = _FOR_REPLY.first(int(sup_id))
     if sup is None:
         return None
+    sup.__dict__["_later_sup_id"] = sup.__dict__.pop("later_sup_id", None)
     row = getattr(sup, "request_row", None)
     if row is not None and row.id is not None and row.key == Keys.sup_request(sup.id):
         sup.__dict__["_request_message"] = row
@@ -457,7 +473,7 @@ def submit(settings: Settings, sup: Sup, fields: dict, now: datetime, inbound_id
         if note:
             sup.footprint_note = note
         sup.status = "submitted"
-    sup.save()
+    prepared.save(sup)  # sup.save(), its 30-column UPDATE built once (one per reply)
     return outcome
 
 

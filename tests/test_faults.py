@@ -623,17 +623,18 @@ def test_sqlite_writer_during_reply_processing_does_not_quarantine_it(
     """
     store_raw(replies[0], "smtp", REPLY_AT)
     holders: list[threading.Thread] = []
-    real_claim_row = runner.claim_row
+    real_claim_rows = runner.claim_rows
 
     def claim_then_another_writer_starts(*args):
-        row = real_claim_row(*args)
+        rows = real_claim_rows(*args)
         holders.append(hold_sqlite_lock(sqlite_path, 1.0))  # e.g. the SMTP listener
-        return row
+        return rows
 
-    monkeypatch.setattr(runner, "claim_row", claim_then_another_writer_starts)
+    monkeypatch.setattr(runner, "claim_rows", claim_then_another_writer_starts)
     (ctx,) = runner.process_pending(world.settings, REPLY_AT)
     for holder in holders:
         holder.join()
+    assert holders, "the pass claimed without runner.claim_rows: the lock was never held"
     assert (ctx.status, ctx.reasons) == ("applied", [f"SUP {ctx.sup_id} submitted"])
 
 

@@ -10,7 +10,7 @@ earns a "please reply to the SUP email" answer.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import getaddresses
@@ -32,13 +32,30 @@ class Reference:
     day: date | None = None  # the day a token carries (None: older token, or a thread)
 
 
+_UNREAD = object()
+
+
 @dataclass
 class Identity:
     sender: str  # the From address, lower-case
-    person: Person | None
     reference: Reference | None
     subject_ref: int | None = None
     bad_token: bool = False  # a sup+... address whose signature did not verify
+    _person: object = field(default=_UNREAD, repr=False)
+
+    @property
+    def person(self) -> Person | None:
+        """The sender's person (by address or alias), read when first asked for."""
+        if self._person is _UNREAD:
+            self._person = person_by_address(self.sender) if self.sender else None
+        return self._person
+
+    def known_as(self, person: Person) -> None:
+        """``person`` was read anyway (a SUP's developer): when the From is exactly their
+        address it is who ``person`` would read (addresses are unique), so it is not read
+        again."""
+        if self._person is _UNREAD and self.sender and person.email == self.sender:
+            self._person = person
 
 
 def recipient_addresses(msg: EmailMessage, envelope_to: str | None) -> list[str]:
@@ -127,14 +144,13 @@ def from_problem(msg: EmailMessage, unreadable: list[str]) -> str:
 
 
 def identify(settings: Settings, msg: EmailMessage, envelope_to: str | None) -> Identity:
-    sender = from_address(msg)
-    person = person_by_address(sender) if sender else None
+    sender = from_address(msg)  # its person is read when a step asks (Identity.person)
     addresses = recipient_addresses(msg, envelope_to)
     reference = token_reference(settings, addresses) or thread_reference(msg)
     match = _SUBJECT_REF.search(str(msg.get("Subject", "")))
     bad = reference is None and any(
         tokens.token_from_address(settings.reply_address, a) for a in addresses)
-    return Identity(sender, person, reference, int(match.group(1)) if match else None, bad)
+    return Identity(sender, reference, int(match.group(1)) if match else None, bad)
 
 
 def closed_since(settings: Settings, reference: Reference | None, now: datetime) -> date | None:

@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
 from email import message_from_bytes, policy
+
+from peewee import Case, Expression
 
 from mailsup import sup as sups
 from mailsup.clock import utcnow_naive
@@ -29,6 +32,7 @@ from mailsup.config import Settings
 from mailsup.inbound.ctx import first_run
 from mailsup.models import AutoReplyLog, Effect, InboundMessage, Keys, OutboundMessage, Sup
 from mailsup.outbound import compose, outbox
+from mailsup.prepared import Prepared
 
 log = logging.getLogger(__name__)
 
@@ -57,19 +61,35 @@ def within_daily_cap(address: str, now: datetime, cap: int) -> bool:
     return _take(Keys.daily_budget(address), now, None, cap)
 
 
+def _budget_upsert(expired: Callable[..., Expression], bounds: int) -> Prepared:
+    """One statement: insert the address's count, or start it again when ``expired``
+    (of its last answer and ``bounds`` more values), or add one while under the
+    budget; a row changed is a unit taken."""
+    def build(key, stamp, budget, *limits):
+        last, count = AutoReplyLog.last_sent_at, AutoReplyLog.count
+        over = expired(last, *limits)
+        return (AutoReplyLog.insert(address=key, last_sent_at=stamp, count=1)
+                .on_conflict(conflict_target=[AutoReplyLog.address],
+                             update={last: Case(None, [(over, stamp)], last),
+                                     count: Case(None, [(over, 1)], count + 1)},
+                             where=over | (count < budget)))
+    return Prepared(build, arity=3 + bounds)
+
+
+# An interval is over once the last answer is that long ago; a day, on another UTC day.
+_TAKE_INTERVAL = _budget_upsert(lambda last, since: last <= since, bounds=1)
+_TAKE_DAY = _budget_upsert(lambda last, start, end: (last < start) | (last >= end), bounds=2)
+
+
 def _take(key: str, now: datetime, interval: timedelta | None, budget: int) -> bool:
+    """Take one unit of ``key``'s budget per ``interval`` (``None``: its UTC day)."""
     stamp = utcnow_naive(now)
-    entry, created = AutoReplyLog.get_or_create(address=key,
-                                                defaults={"last_sent_at": stamp, "count": 0})
-    expired = stamp.date() != entry.last_sent_at.date() if interval is None \
-        else stamp - entry.last_sent_at >= interval
-    if not created and expired:
-        entry.last_sent_at, entry.count = stamp, 0
-    if entry.count >= budget:
-        return False
-    entry.count += 1
-    entry.save()
-    return True
+    if interval is None:
+        day = datetime.combine(stamp.date(), time())
+        cursor = _TAKE_DAY.execute(key, stamp, budget, day, day + timedelta(days=1))
+    else:
+        cursor = _TAKE_INTERVAL.execute(key, stamp, budget, stamp - interval)
+    return cursor.rowcount == 1
 
 
 def answer(settings: Settings, row: InboundMessage, *, kind: str, message: compose.Message,
@@ -86,15 +106,19 @@ def answer(settings: Settings, row: InboundMessage, *, kind: str, message: compo
     existing = None if first_run(row) else OutboundMessage.get_or_none(OutboundMessage.key == key)
     if existing is not None:
         return existing
+    # The SUP's request mail is no answer of ours: a reply threading only to it
+    # needs no look for one (``answered_answer``).
+    request = sups.request_message(sup) if sup is not None else None
     why = held_back(settings, row, to, now, own=own and not unauthenticated,
-                    unauthenticated=unauthenticated)
+                    unauthenticated=unauthenticated,
+                    not_answers={request.message_id} if request is not None else set())
     if why:
         log.warning("not answering %s (%s): %s", to, kind, why)
         record_suppressed(kind, row, to, now, sup, why)
         return None
     rendered = compose.render(message)
     # The thread: our original mail, then the reply this answers.
-    original = sups.request_message(sup) if sup is not None else None
+    original = request
     references = [m for m in (original.message_id if original else None, row.message_id)
                   if m] or None
     return outbox.enqueue(settings, key=key, kind=kind, to=[to], rendered=rendered, now=now,
@@ -104,9 +128,11 @@ def answer(settings: Settings, row: InboundMessage, *, kind: str, message: compo
 
 
 def held_back(settings: Settings, row: InboundMessage, to: str, now: datetime, *,
-              own: bool, unauthenticated: bool) -> str | None:
-    """Why an answer to ``row`` must not go (None: it goes). Takes budget when it goes."""
-    answered = answered_answer(row, to)
+              own: bool, unauthenticated: bool, not_answers: set[str] = frozenset()) -> str | None:
+    """Why an answer to ``row`` must not go (None: it goes). Takes budget when it goes.
+
+    ``not_answers``: Message-IDs of mails of ours known not to be answers."""
+    answered = answered_answer(row, to, not_answers)
     if own:
         if answered is not None and _same_text(row, answered):
             return (f"the mail repeats, in reply to our {answered.kind}, the text that "
@@ -128,13 +154,14 @@ def held_back(settings: Settings, row: InboundMessage, to: str, now: datetime, *
     return None
 
 
-def answered_answer(row: InboundMessage, to: str) -> OutboundMessage | None:
+def answered_answer(row: InboundMessage, to: str,
+                    not_answers: set[str] = frozenset()) -> OutboundMessage | None:
     """The answer of ours, sent to ``to``, that this mail replies to (if any)."""
     msg = _parsed(row)
     if msg is None:
         return None
     ids = _MSGID.findall(" ".join(str(msg.get(h, "")) for h in ("In-Reply-To", "References")))
-    if not ids:
+    if not set(ids) - not_answers:  # none, or only mails of ours that are no answers
         return None
     for sent in (OutboundMessage.select()
                  .where(OutboundMessage.message_id.in_(ids[-20:])
@@ -165,6 +192,10 @@ def _same_text(row: InboundMessage, answered: OutboundMessage) -> bool:
 
 
 def _parsed(row: InboundMessage):
+    """The message as the pipeline parsed it for this row, else parsed now."""
+    parsed = row.__dict__.get("parsed_message")
+    if parsed is not None:
+        return parsed
     try:
         return message_from_bytes(bytes(row.raw), policy=policy.default)
     except Exception:  # noqa: BLE001 - an unreadable message answers nothing of ours

@@ -12,14 +12,62 @@ import logging
 import time
 from collections.abc import Callable
 from email import message_from_bytes, policy
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 
 from mailsup.inbound import authenticate, bounds, handlers
 from mailsup.inbound import classify as classify_mod
 from mailsup.inbound.ctx import Ctx, first_run
 from mailsup.models import Effect, InboundMessage, Keys
+from mailsup.prepared import Prepared
 
 log = logging.getLogger(__name__)
+
+
+class _Classes(HeaderRegistry):
+    """The stdlib registry makes a new class for every header it parses (``type()`` per
+    call); the class depends only on the header's name, so it is made once per name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type] = {}
+
+    def __getitem__(self, name: str) -> type:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
+_HEADER_CLASSES = _Classes()
+
+
+class _ParsedOnce(EmailPolicy):
+    """``policy.default``, except that a header value, once parsed, is kept.
+
+    The stdlib parses a header again on every access (``msg["From"]``, each
+    ``get_content_type``): a reply's steps ask for the same few headers dozens of
+    times. Parsed headers are immutable, so one message (and its parts) can share
+    them; each parsed message gets its own cache (``parse_policy``).
+    """
+
+    parsed: dict | None = None
+
+    def header_fetch_parse(self, name, value):
+        if self.parsed is None or hasattr(value, "name"):
+            return super().header_fetch_parse(name, value)
+        key = (name.lower(), value)
+        found = self.parsed.get(key)
+        if found is None:
+            found = self.parsed[key] = super().header_fetch_parse(name, value)
+        return found
+
+
+def parse_policy() -> EmailPolicy:
+    """The policy a stored message is parsed with: ``policy.default``, caching headers."""
+    return _ParsedOnce(parsed={}, header_factory=_HEADER_CLASSES)
 
 
 def parse(ctx: Ctx) -> None:
@@ -29,7 +77,7 @@ def parse(ctx: Ctx) -> None:
         ctx.settle("quarantined", "too_costly", f"not read: {too_costly}")
         return
     try:
-        ctx.msg = message_from_bytes(raw, policy=policy.default)
+        ctx.msg = message_from_bytes(raw, policy=parse_policy())
         too_costly = bounds.structure_problem(ctx.msg)
         if too_costly:
             ctx.settle("quarantined", "too_costly", f"not read: {too_costly}")
@@ -39,6 +87,7 @@ def parse(ctx: Ctx) -> None:
         ctx.settle("quarantined", "unparsable", f"cannot parse message: {exc}")
         return
     ctx.unreadable = broken
+    ctx.row.__dict__["parsed_message"] = ctx.msg  # for the answer's loop check (autoreply)
     if broken:
         ctx.reasons.append(f"unreadable header(s) ignored: {', '.join(sorted(set(broken)))}")
 
@@ -60,6 +109,13 @@ def drop_broken_headers(msg: EmailMessage) -> list[str]:
     return broken
 
 
+_TWINS = Prepared(lambda message_id, row_id: (
+    InboundMessage.select()
+    .where((InboundMessage.message_id == message_id) & (InboundMessage.id != row_id)
+           & (InboundMessage.status.in_(("applied", "refused", "ignored"))))
+    .order_by(InboundMessage.id).limit(20)), arity=2)
+
+
 def dedupe(ctx: Ctx) -> None:
     """The same mail through two doors (IMAP and SMTP) is applied once.
 
@@ -70,12 +126,7 @@ def dedupe(ctx: Ctx) -> None:
     """
     if not ctx.row.message_id:
         return
-    twins = (InboundMessage.select()
-             .where((InboundMessage.message_id == ctx.row.message_id)
-                    & (InboundMessage.id != ctx.row.id)
-                    & (InboundMessage.status.in_(("applied", "refused", "ignored"))))
-             .order_by(InboundMessage.id).limit(20))
-    for twin in twins:
+    for twin in _TWINS.rows(ctx.row.message_id, ctx.row.id):
         if twin.status == "applied" or _same_authenticated_sender(ctx, twin):
             ctx.settle("ignored", "duplicate", f"same Message-ID as inbound {twin.id}")
             return

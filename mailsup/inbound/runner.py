@@ -1,18 +1,21 @@
-"""The one loop shape for stored mail: claim a row, run the pipeline in one
-transaction, commit; on an exception quarantine the row with the reason and go on
-(Mailman's runner and shunt queue).
+"""The one loop shape for stored mail: claim a row (a batch of rows in one
+statement), run the pipeline for each in its own transaction, commit; on an
+exception quarantine that row with the reason and go on (Mailman's runner and
+shunt queue).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import socket
+import sqlite3
 import traceback
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from peewee import InterfaceError, OperationalError, fn
+from peewee import Case, InterfaceError, OperationalError, SqliteDatabase, fn
 
 from mailsup.clock import utcnow_naive
 from mailsup.config import Settings
@@ -20,14 +23,22 @@ from mailsup.database import is_busy, retry_busy
 from mailsup.inbound import bounds, pipeline
 from mailsup.inbound.ctx import Ctx
 from mailsup.models import Effect, InboundMessage, Keys, db
+from mailsup.prepared import Prepared
 
 log = logging.getLogger(__name__)
 
 PROCESSING_LEASE = timedelta(minutes=10)
 
 
-_SETTLED = [InboundMessage.status, InboundMessage.kind, InboundMessage.reasons,
-            InboundMessage.sup, InboundMessage.processed_at]
+# Two statements per message, built once (``Prepared``): the outcome, not the raw
+# message again; and, once applied, the effect that ``retry --force`` looks for.
+_SETTLE = Prepared(lambda status, kind, reasons, sup, at, row_id: (
+    InboundMessage.update({InboundMessage.status: status, InboundMessage.kind: kind,
+                           InboundMessage.reasons: reasons, InboundMessage.sup: sup,
+                           InboundMessage.processed_at: at})
+    .where(InboundMessage.id == row_id)), arity=6)
+_APPLIED = Prepared(lambda key, at: Effect.insert(key=key, kind="applied", created_at=at)
+                    .on_conflict_ignore(), arity=2)
 
 
 def _save(ctx: Ctx) -> None:
@@ -35,10 +46,10 @@ def _save(ctx: Ctx) -> None:
     row.status, row.kind, row.reasons = ctx.status, ctx.kind, ctx.reasons
     row.sup = ctx.sup_id
     row.processed_at = utcnow_naive(ctx.now)
-    row.save(only=_SETTLED)  # not the raw message again
+    _SETTLE.execute(row.status, row.kind, InboundMessage.reasons.db_value(row.reasons),
+                    row.sup_id, row.processed_at, row.id)
     if ctx.status == "applied":
-        Effect.insert(key=Keys.applied(row.id), kind="applied", created_at=row.processed_at) \
-            .on_conflict_ignore().execute()
+        _APPLIED.execute(Keys.applied(row.id), row.processed_at)
 
 
 def process(settings: Settings, row: InboundMessage, now: datetime,
@@ -140,42 +151,63 @@ CANDIDATES = 20
 READ_AHEAD_BYTES = 512 * 1024
 
 
-def claim_next(now: datetime, waiting: list[InboundMessage | int] | None = None,
-               reap: bool = True) -> InboundMessage | None:
-    """Take the oldest new row; the conditional update makes two workers safe.
+def claim_batch(now: datetime, most: int | None = None) -> list[InboundMessage]:
+    """Claim the oldest new rows, in id order: the small ones of the next CANDIDATES in
+    one statement, or one big message alone (read only once it is ours).
 
-    ``waiting``: rows loaded by an earlier call of the same pass (oldest first),
-    so a pass reads its rows CANDIDATES at a time instead of once each.
+    The conditional update (``status = 'new'``) makes two workers safe: a row goes to
+    whoever's update changes it. ``most``: claim no more than that many.
     """
-    if reap:
-        reclaim_dead(now)
-        reap_expired(now)
-    waiting = [] if waiting is None else waiting
-    for _ in range(2):
-        while waiting:
-            candidate = waiting.pop(0)
-            if isinstance(candidate, int):  # a big one: read it only once it is ours
-                row = claim_row(candidate, now)
-            else:
-                row = claim_row(candidate.id, now, candidate)
-            if row is not None:
-                return row
-        waiting.extend(_candidates())
-        if not waiting:
-            return None
-    return None
+    for _ in range(3):  # rows another worker took meanwhile: look again, not forever
+        candidates = _candidates(CANDIDATES if most is None else min(most, CANDIDATES))
+        if not candidates:
+            return []
+        if isinstance(candidates[0], int):  # a big one: alone, so a batch stays small
+            row = claim_row(candidates[0], now)
+            claimed = [row] if row is not None else []
+        else:
+            small = list(itertools.takewhile(lambda c: not isinstance(c, int), candidates))
+            claimed = claim_rows(small, now)
+        if claimed:
+            return claimed
+    return []
 
 
-def _candidates() -> list[InboundMessage | int]:
-    """The oldest new rows, read in one query where small (a reply is a few kB);
-    a big message stays an id, so a batch never holds CANDIDATES × 10 MB."""
-    sizes = list(InboundMessage.select(InboundMessage.id, fn.LENGTH(InboundMessage.raw))
-                 .where(InboundMessage.status == "new").order_by(InboundMessage.id)
-                 .limit(CANDIDATES).tuples())
-    small = [i for i, size in sizes if (size or 0) <= READ_AHEAD_BYTES]
-    loaded = {r.id: r for r in InboundMessage.select().where(InboundMessage.id.in_(small))} \
-        if small else {}
-    return [loaded.get(i, i) for i, _ in sizes]
+def _candidates(count: int) -> list[InboundMessage | int]:
+    """The oldest new rows in one query, each with its raw message where small (a reply
+    is a few kB); a big message stays an id, so a batch never holds CANDIDATES × 10 MB."""
+    raw, size = InboundMessage.raw, fn.LENGTH(InboundMessage.raw)
+    fields = [f for f in InboundMessage._meta.sorted_fields if f is not raw]
+    rows = (InboundMessage.select(*fields, Case(None, [(size <= READ_AHEAD_BYTES, raw)], None)
+                                  .alias("raw"), size.alias("raw_size"))
+            .where(InboundMessage.status == "new").order_by(InboundMessage.id).limit(count))
+    return [row if (row.raw_size or 0) <= READ_AHEAD_BYTES else row.id for row in rows]
+
+
+def _returning() -> bool:
+    """UPDATE … RETURNING: PostgreSQL, and SQLite from 3.35."""
+    return not isinstance(db.obj, SqliteDatabase) or sqlite3.sqlite_version_info >= (3, 35)
+
+
+def claim_rows(rows: list[InboundMessage], now: datetime) -> list[InboundMessage]:
+    """Claim rows just read, in one statement where the database can say which it changed;
+    those another worker took first are left out."""
+    if not _returning():
+        return [row for row in (claim_row(r.id, now, r) for r in rows) if row is not None]
+    stamp, owner = utcnow_naive(now), claim_owner()
+    taken = {r.id for r in (InboundMessage.update(status="processing", processed_at=stamp,
+                                                  claimed_by=owner)
+                            .where(InboundMessage.id.in_([r.id for r in rows])
+                                   & (InboundMessage.status == "new"))
+                            .returning(InboundMessage.id).execute())}
+    return [_claimed(r, stamp, owner) for r in rows if r.id in taken]
+
+
+def _claimed(loaded: InboundMessage, stamp: datetime, owner: str) -> InboundMessage:
+    # Never claimed before: nothing this message caused can exist yet (ctx.first_run).
+    loaded.first_run = loaded.processed_at is None
+    loaded.status, loaded.processed_at, loaded.claimed_by = "processing", stamp, owner
+    return loaded
 
 
 def claim_row(row_id: int, now: datetime,
@@ -190,26 +222,47 @@ def claim_row(row_id: int, now: datetime,
         return None
     if loaded is None:
         return InboundMessage.get_by_id(row_id)
-    # Never claimed before: nothing this message caused can exist yet (ctx.first_run).
-    loaded.first_run = loaded.processed_at is None
-    loaded.status, loaded.processed_at, loaded.claimed_by = "processing", stamp, owner
-    return loaded
+    return _claimed(loaded, stamp, owner)
+
+
+def release(rows: list[InboundMessage]) -> None:
+    """Claimed rows a pass did not get to (it stopped on a database error): new again
+    now, not after the lease; if even this fails, the lease (or the next start) does it."""
+    if not rows:
+        return
+    try:
+        (InboundMessage.update(status="new", claimed_by=None)
+         .where(InboundMessage.id.in_([r.id for r in rows])
+                & (InboundMessage.status == "processing")
+                & (InboundMessage.claimed_by == rows[0].claimed_by)).execute())
+    except (OperationalError, InterfaceError):
+        pass
 
 
 def process_pending(settings: Settings, now: datetime, limit: int | None = None) -> list[Ctx]:
-    """Process stored mail until none is left (the tick's "inbound" job)."""
+    """Process stored mail until none is left (the tick's "inbound" job).
+
+    Rows are claimed a batch at a time (one statement) and each is still processed in
+    its own transaction: a reply that fails is quarantined alone, and a pass that stops
+    on a database error hands the rest of its batch back.
+    """
     done: list[Ctx] = []
-    waiting: list[InboundMessage | int] = []
     memo: dict = {}
     # Once per pass: a lease expires in minutes, a pass takes seconds; a dead
     # process's rows (kill -9) come back at once.
     retry_busy(reclaim_dead, now)
     retry_busy(reap_expired, now)
-    while limit is None or len(done) < limit:
-        row = retry_busy(claim_next, now, waiting, reap=False)
-        if row is None:
-            break
-        done.append(process(settings, row, now, memo))
+    claimed: list[InboundMessage] = []
+    try:
+        while limit is None or len(done) < limit:
+            if not claimed:
+                claimed = retry_busy(claim_batch, now,
+                                     None if limit is None else limit - len(done))
+                if not claimed:
+                    break
+            done.append(process(settings, claimed.pop(0), now, memo))
+    finally:
+        release(claimed)
     return done
 
 

@@ -42,6 +42,7 @@ def handle(ctx: Ctx) -> None:
 
 def _authorised(ctx: Ctx, sup: Sup) -> bool:
     identity = ctx.identity
+    identity.known_as(sup.developer)  # read with the SUP: the sender is not read again
     if identity.person is not None and identity.person.id == sup.developer_id:
         sup.developer = identity.person  # the same row, already read: not again lazily
         _attach_client(ctx, sup)
@@ -119,6 +120,10 @@ def _apply(ctx: Ctx, sup: Sup, text: str) -> None:
 def _still_open(sup: Sup) -> Sup | None:
     """The developer's latest SUP for the same client, if it is newer and still open:
     a reply to an older SUP (yesterday's reminder) applies there and says so."""
+    if "_later_sup_id" in sup.__dict__:  # its id came with the SUP (sups.for_reply)
+        later_id = sup.__dict__["_later_sup_id"]
+        later = Sup.get_or_none(Sup.id == later_id) if later_id is not None else None
+        return later if later is not None and later.status == "open" else None
     later = (Sup.select().where((Sup.developer == sup.developer_id)
                                 & (Sup.client == sup.client_id) & (Sup.day > sup.day))
              .order_by(Sup.day.desc()).first())

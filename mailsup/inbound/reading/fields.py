@@ -309,14 +309,27 @@ def _tokens(text: str) -> list[tuple[str, int]]:
     return out
 
 
+# Each phrase with its length and its words joined, worked out once, not per line.
+_PHRASE_FORMS = [(phrase, len(phrase), " ".join(phrase), value, hint)
+                 for phrase, value, hint in _PHRASES]
+
+
 def _phrase_at(tokens: list[str], start: int, fuzzy: bool):
-    for phrase, value, hint in _PHRASES:
-        got = tokens[start:start + len(phrase)]
-        if len(got) != len(phrase):
+    """The first phrase of ``_PHRASES`` that the tokens from ``start`` spell (with
+    ``fuzzy``, one letter off); a line is asked this for a few starts and 225 phrases."""
+    dashless = [t.replace("-", " ") for t in tokens[start:]]
+    typed: dict[int, str] = {}  # the next n tokens joined, by n
+    for phrase, size, joined, value, hint in _PHRASE_FORMS:
+        if start + size > len(tokens):
             continue
-        if got == phrase or [t.replace("-", " ") for t in got] == phrase or (
-                fuzzy and len(" ".join(phrase)) >= 5 and one_edit(" ".join(got), " ".join(phrase))):
-            return value, len(phrase), hint
+        if dashless[:size] == phrase or tokens[start:start + size] == phrase:
+            return value, size, hint
+        if fuzzy and len(joined) >= 5:
+            got = typed.get(size)
+            if got is None:
+                got = typed[size] = " ".join(tokens[start:start + size])
+            if abs(len(got) - len(joined)) <= 1 and one_edit(got, joined):
+                return value, size, hint
     return None
 
 

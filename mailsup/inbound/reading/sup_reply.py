@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 from mailsup.inbound.reading import fields as rf
 from mailsup.inbound.reading import trim, words
@@ -315,6 +316,7 @@ def _names(sent_text: str) -> set[str]:
     return {name, name[:1]}  # "[Alice]" / "[A]" tags, "Alice" / "A" under a sign-off
 
 
+@lru_cache(maxsize=8192)  # the quoted request's lines are the same in every reply
 def norm(line: str) -> str:
     """Comparison form: quote, markdown and bullet decoration and spacing removed."""
     text = line.replace("\xa0", " ").strip()
