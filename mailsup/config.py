@@ -77,7 +77,7 @@ class Smtp:
     give_up_hours: int
     connections: int  # parallel SMTP connections a flush starts with
     connect_timeout: float = 5.0  # connect + greeting; the packaged ini holds the default
-    max_connections: int = 20  # what the pool may grow to; the packaged ini holds the default
+    max_connections: int = 64  # what the pool may grow to; the packaged ini holds the default
 
 
 @dataclass(frozen=True)

@@ -166,16 +166,19 @@ def test_the_pool_backs_off_when_the_relay_refuses_more_connections(
         make_settings, relay, refuse_at: str) -> None:
     shape = Shape(delay=0.005, limit=3, refuse_at=refuse_at)
     port, handler = relay(shape)
-    settings = make_settings(port, "connections = 2\nmax_connections = 10\n")
+    settings = make_settings(port, "connections = 2\nmax_connections = 60\n")
     queue_mails(settings, 60)
     report = sender.flush(settings, NOW)
     print(f"\npool: relay allows 3 connections, refuses at {refuse_at}: reached "
           f"{report.connections}, turned away {shape.refused}")
     assert len(report.sent) == 60 and report.retrying == [] and report.failed == []
     assert shape.refused >= 1  # the pool did try to grow past what the relay allows
-    assert report.connections == 3 and shape.peak == 3
-    # Growth stops at the first refusal: only connections already opening are turned away.
-    assert shape.refused <= 10 - 3
+    assert shape.peak == 3  # never more than 3 sending at once
+    if refuse_at == "connect":
+        assert report.connections == 3
+    # Growth stops at the first refusal: only connections already opening are turned
+    # away, far from the 57 that growing on to the cap would be.
+    assert shape.refused <= 30
     assert_each_sent_once(handler, 60)
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import aiosmtplib
@@ -150,18 +151,20 @@ def wire_size(message: bytes) -> int:
 
 
 async def transaction(client: aiosmtplib.SMTP, sender: str, recipients: list[str],
-                      message: bytes) -> None:
+                      message: bytes, on_mail: Callable[[], None] | None = None) -> None:
     """``client.sendmail``'s transaction: MAIL (with SIZE), RCPT for each, DATA, RSET
     after a refusal; refused by all recipients raises ``SMTPRecipientsRefused``.
 
     Its own steps, because ``sendmail`` parses every address twice and rewrites
     the whole message once more only to count it for SIZE; on the loopback sink
     that was a fifth of the CPU per mail. ``mail``/``rcpt``/``data`` still quote,
-    check and dot-stuff as before.
+    check and dot-stuff as before. ``on_mail`` is called once the relay took MAIL.
     """
     options = [f"SIZE={wire_size(message)}"] if client.supports_extension("size") else []
     try:
         await client.mail(sender, options=options)
+        if on_mail is not None:
+            on_mail()
         refused = []
         for recipient in recipients:
             try:
@@ -193,20 +196,29 @@ class Relay:
         self.settings = settings
         self.client: aiosmtplib.SMTP | None = None
 
-    async def send_one(self, row: OutboundMessage) -> Outcome:
+    async def connect(self) -> Outcome | None:
+        """Open the connection (greeting, EHLO, STARTTLS, login); None once it is open,
+        else the failure, ``refused``: no mail was tried."""
+        if self.client is not None:
+            return None
+        client = _smtp_client(self.settings.smtp)
+        try:
+            # Short: a relay port speaking another protocol (or a black hole)
+            # costs connect_timeout, not the per-command timeout, per tick.
+            await client.connect(timeout=self.settings.smtp.connect_timeout)
+        except Exception as exc:  # noqa: BLE001 - any connect failure is temporary
+            return Outcome(False, error=f"cannot reach relay: {exc}", refused=True)
+        self.client = client
+        return None
+
+    async def send_one(self, row: OutboundMessage,
+                       on_mail: Callable[[], None] | None = None) -> Outcome:
         """Send one row; a relay that cannot be reached or hangs up fails it softly."""
-        if self.client is None:
-            client = _smtp_client(self.settings.smtp)
-            try:
-                # Short: a relay port speaking another protocol (or a black hole)
-                # costs connect_timeout, not the per-command timeout, per tick.
-                await client.connect(timeout=self.settings.smtp.connect_timeout)
-            except Exception as exc:  # noqa: BLE001 - any connect failure is temporary
-                return Outcome(False, error=f"cannot reach relay: {exc}", refused=True)
-            self.client = client
+        if (failure := await self.connect()) is not None:
+            return failure
         try:
             await transaction(self.client, envelope_sender(self.settings, row),
-                              list(row.recipients), bytes(row.raw))
+                              list(row.recipients), bytes(row.raw), on_mail)
             return Outcome(True)
         except aiosmtplib.SMTPServerDisconnected as exc:
             await self.close()
@@ -380,9 +392,14 @@ class Pool:
     connection that finds the queue empty claims the next batch, which is safe
     without a lock because claiming never awaits.
 
-    How many: Postfix's feedback. A flush starts ``[smtp] connections``; each
-    mail the relay accepts while rows are still waiting opens one more (slow
-    start: the count doubles per mail time), up to ``max_connections``. A
+    How many: Postfix's feedback, at no more than TCP slow start's pace. A flush
+    starts ``[smtp] connections``; while rows are still waiting, each new
+    connection on which the relay takes a first MAIL opens seven more, and each
+    mail it accepts one more, up to ``max_connections``. A connection proves
+    itself after five round trips (greeting, EHLO, STARTTLS, EHLO, MAIL), so
+    eight times per set-up is gentler than TCP's doubling per round trip; any
+    slower and a flush of a hundred mails to a relay 25 ms away is mostly over
+    before the pool is worth having (measured: ``benchmarks/relay_bench.py``). A
     connection the relay turns away (no connect, 4xx to MAIL) while another is
     open hands its row back to the queue untouched (no attempt counted) for the
     open ones, closes, and caps the pool at the connections still open. Turned
@@ -400,6 +417,7 @@ class Pool:
         self.more_due = True  # the last claim was full: rows may still be waiting
         self.cap = max(settings.smtp.max_connections, settings.smtp.connections)
         self.tasks: set[asyncio.Task] = set()
+        self.alive = 0  # connections not ended yet: a task's end is seen a turn later
         self.open = 0  # connections past the greeting, EHLO (and STARTTLS)
         self.peak = 0
         self.error: Exception | None = None
@@ -421,8 +439,15 @@ class Pool:
         return bool(self.queue) or (self.more_due and
                                     (self.remaining is None or self.remaining > 0))
 
+    def grow(self, more: int) -> None:
+        for _ in range(more):
+            if self.alive >= self.cap or not self.waiting() or self.stopped:
+                return
+            self.spawn()
+
     def spawn(self) -> None:
         task = asyncio.get_running_loop().create_task(self.connection())
+        self.alive += 1
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
@@ -434,28 +459,46 @@ class Pool:
         relay = Relay(self.settings)
         try:
             while (row := self.next_row()) is not None:
-                was_open = relay.open
-                outcome = await relay.send_one(row)
-                self._opened(relay.open - was_open)
-                if outcome.refused and self.open:
-                    self.queue.appendleft(row)  # untouched: an open connection sends it
-                    self.cap = self.open  # back off: no more than the relay keeps
-                    log.info("relay refused connection %d (%s); staying at %d",
-                             self.open + 1, outcome.error, self.open)
-                    return
+                outcome, on_mail = None, None
+                if not relay.open:
+                    outcome = await relay.connect()
+                    if outcome is None:
+                        self._opened(1)
+                        # The relay took one more connection; once it takes a MAIL on
+                        # it too (a relay may refuse there), seven more open.
+                        on_mail = partial(self.grow, 7)
+                    elif self.hand_back(row, outcome):
+                        return
+                if outcome is None:
+                    outcome = await relay.send_one(row, on_mail)
+                    if not relay.open:  # it hung up, or turned us away at MAIL
+                        self._opened(-1)
+                        if outcome.refused and self.hand_back(row, outcome):
+                            return
                 self.ledger.record(row, outcome)
                 if outcome.ok:
-                    if len(self.tasks) < self.cap and self.waiting():
-                        self.spawn()
+                    self.grow(1)  # ... and one more mail
                 elif not outcome.permanent:
                     self.stopped = True  # the relay is struggling; the next tick tries again
         except Exception as exc:  # noqa: BLE001 - raised by run once every connection ended
             self.error = self.error or exc
             self.stopped = True
         finally:
+            self.alive -= 1
             if relay.open:
                 self._opened(-1)
             await relay.close()
+
+    def hand_back(self, row: OutboundMessage, refusal: Outcome) -> bool:
+        """A refused connection with others in the pool: its row goes back to the
+        queue untouched, and the pool stays at the others. False: it was the last."""
+        others = self.alive - 1  # open, or still connecting
+        if not others:
+            return False
+        self.queue.appendleft(row)
+        self.cap = min(self.cap, others)
+        log.info("relay refused a connection (%s); staying at %d", refusal.error, others)
+        return True
 
     async def run(self) -> int:
         """Send until nothing is due (or the relay struggles); the most connections open."""
