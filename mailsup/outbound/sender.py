@@ -403,10 +403,10 @@ class Pool:
     before the pool is worth having (measured: ``benchmarks/relay_bench.py``).
     Growth also waits while this process is on the CPU half the time or more
     (``busy``): a near relay is not worth more connections. A
-    connection the relay turns away (no connect, 4xx to MAIL) while another is
-    open hands its row back to the queue untouched (no attempt counted) for the
-    open ones, closes, and caps the pool at the connections still open. Turned
-    away with none open is the relay being down: as any other temporary
+    connection the relay turns away (no connect, 4xx to MAIL) while others live
+    (open or still connecting) hands its row back to the queue untouched (no
+    attempt counted) for them, closes, and caps the pool at those others. Turned
+    away with none left is the relay being down: as any other temporary
     failure it is recorded on the row and stops every connection after its mail
     in flight; rows claimed but not yet tried go back to ``pending`` untouched.
     """
