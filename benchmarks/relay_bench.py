@@ -13,13 +13,16 @@ sends (banner included). Three figures over the same rendered SUP mails:
 
 - ``relay_naive_msgs_per_s`` (**baseline**): stdlib ``smtplib``, one connection per
   mail (connect, EHLO, STARTTLS, EHLO, MAIL, RCPT, DATA, QUIT): the obvious loop.
-- ``relay_outbound_msgs_per_s``: mailsup's ``sender.flush`` (claim, ``[smtp]
-  connections`` connections, record each row as the relay accepts it).
+- ``relay_outbound_msgs_per_s``: mailsup's ``sender.flush`` at its packaged defaults
+  (claim; start ``[smtp] connections`` connections and open one more per mail accepted
+  while mail waits, up to ``max_connections``; record each row as the relay accepts
+  it). ``relay_outbound_connections_reached`` is how many the pool had open at most.
 - ``relay_ceiling_msgs_per_s`` (**ceiling**): the pre-rendered bytes and nothing
   else (no claim, no record), over 1, 2, 4 … parallel aiosmtplib connections until
   more stop helping; the best count wins (``relay_ceiling_by_connections``).
-  Where that best count is not mailsup's, mailsup is measured again with it
-  (``relay_outbound_by_connections``): what an operator gets by setting it.
+  Where that best count is not mailsup's start, mailsup is measured again with a
+  fixed pool of it (``connections`` = ``max_connections`` = n,
+  ``relay_outbound_by_connections``): what an operator gets by setting it.
 """
 
 from __future__ import annotations
@@ -225,13 +228,20 @@ class Ceiling:
         return max(self.rates, key=self.rates.get)
 
 
-def relay_ini(ws: Workspace, relay: Relay, connections: int | None) -> None:
-    """The workspace's ini, pointed at the far relay with STARTTLS."""
+def relay_ini(ws: Workspace, relay: Relay, connections: int | None,
+              cap: int | None = None) -> None:
+    """The workspace's ini, pointed at the far relay with STARTTLS.
+
+    ``connections``/``cap``: ``[smtp] connections``/``max_connections``, None: the
+    packaged default.
+    """
     path = ws.root / "mailsup.ini"
     text = re.sub(r"(?m)^port = .*$", f"port = {relay.port}", path.read_text(), count=1)
     text = text.replace("security = none", "security = starttls")
-    if connections is not None:
-        text = text.replace("[smtp]\n", f"[smtp]\nconnections = {connections}\n", 1)
+    text = re.sub(r"(?m)^(max_)?connections = .*\n", "", text)  # a former call's choice
+    pool = "".join(f"{key} = {value}\n" for key, value in
+                   (("connections", connections), ("max_connections", cap)) if value)
+    text = text.replace("[smtp]\n", f"[smtp]\n{pool}", 1)
     path.write_text(text)
     ws.settings = config_mod.load(str(path))
 
@@ -242,29 +252,33 @@ def requeue(ws: Workspace) -> None:
         sups.queue_request(ws.settings, sup, NOW)
 
 
-def measure_outbound(ws: Workspace, relay: Relay, count: int, accepted: int) -> float:
-    """Seconds for ``sender.flush`` of ``count`` freshly queued SUP mails."""
+def measure_outbound(ws: Workspace, relay: Relay, count: int,
+                     accepted: int) -> tuple[float, int]:
+    """Seconds for ``sender.flush`` of ``count`` freshly queued SUP mails, and the most
+    connections it had open."""
     requeue(ws)  # rendered with the relay's settings, untimed
     start = time.perf_counter()
     report = sender.flush(ws.settings, NOW)
     seconds = time.perf_counter() - start
     if len(report.sent) != count:
         raise AssertionError(f"flush sent {len(report.sent)} of {count}: {report}")
-    check(relay, accepted + count, f"mailsup over {ws.settings.smtp.connections} connections")
-    return seconds
+    check(relay, accepted + count, f"mailsup over {report.connections} connections")
+    return seconds, report.connections
 
 
 def run(quick: bool, scale: float = 1.0, delay_ms: float = DELAY_MS,
-        connections: int | None = None) -> dict[str, Any]:
-    """``connections`` None: the packaged default of ``[smtp] connections``."""
+        connections: int | None = None, max_connections: int | None = None
+        ) -> dict[str, Any]:
+    """``connections``, ``max_connections`` None: the packaged defaults."""
     count = max(8, int((100 if quick else 200) * scale))
     naive_count = max(4, int((20 if quick else 40) * scale))
     with workspace(smtp_port=25) as ws, far_relay(ws.root, delay_ms / 1000) as relay:
-        relay_ini(ws, relay, connections)
-        pool = ws.settings.smtp.connections
+        relay_ini(ws, relay, connections, max_connections)
+        pool, cap = ws.settings.smtp.connections, ws.settings.smtp.max_connections
         populate(count)
         tick(ws.settings, NOW, send=False)  # untimed: the SUP rows to render from
-        outbound = {pool: rate(count, measure_outbound(ws, relay, count, 0))}
+        seconds, reached = measure_outbound(ws, relay, count, 0)
+        outbound = {pool: rate(count, seconds)}
         mails = [(sender.envelope_sender(ws.settings, r), list(r.recipients), bytes(r.raw))
                  for r in OutboundMessage.select().order_by(OutboundMessage.id)]
         naive_s = send_naive(relay, mails[:naive_count])
@@ -272,8 +286,9 @@ def run(quick: bool, scale: float = 1.0, delay_ms: float = DELAY_MS,
         ceiling = Ceiling(relay, mails, count + naive_count)
         best = ceiling.search(pool)
         if best != pool:  # what mailsup does when told the count the relay likes best
-            relay_ini(ws, relay, best)
-            outbound[best] = rate(count, measure_outbound(ws, relay, count, ceiling.accepted))
+            relay_ini(ws, relay, best, best)
+            seconds, _ = measure_outbound(ws, relay, count, ceiling.accepted)
+            outbound[best] = rate(count, seconds)
     return {
         "relay_outbound_msgs_per_s": outbound[pool],
         "relay_outbound_by_connections": {str(n): r for n, r in sorted(outbound.items())},
@@ -282,6 +297,8 @@ def run(quick: bool, scale: float = 1.0, delay_ms: float = DELAY_MS,
         "relay_ceiling_connections": best,
         "relay_ceiling_by_connections": {str(n): r for n, r in sorted(ceiling.rates.items())},
         "relay_connections": pool,
+        "relay_max_connections": cap,
+        "relay_outbound_connections_reached": reached,
         "relay_delay_ms": delay_ms,
         "relay_messages": count,
         "relay_naive_messages": naive_count,
@@ -293,14 +310,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--delay-ms", type=float, default=DELAY_MS)
     parser.add_argument("--connections", type=int, default=None)
+    parser.add_argument("--max-connections", type=int, default=None)
     parser.add_argument("--serve", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
         port, cert, key, delay = args.serve
         serve(int(port), cert, key, float(delay))
         return
-    print(json.dumps(run(args.quick, delay_ms=args.delay_ms, connections=args.connections),
-                     indent=2))
+    print(json.dumps(run(args.quick, delay_ms=args.delay_ms, connections=args.connections,
+                         max_connections=args.max_connections), indent=2))
 
 
 if __name__ == "__main__":

@@ -75,8 +75,9 @@ class Smtp:
     outbox_dir: Path
     timeout: float
     give_up_hours: int
-    connections: int  # parallel SMTP connections per flush
+    connections: int  # parallel SMTP connections a flush starts with
     connect_timeout: float = 5.0  # connect + greeting; the packaged ini holds the default
+    max_connections: int = 64  # what the pool may grow to; the packaged ini holds the default
 
 
 @dataclass(frozen=True)
@@ -386,6 +387,12 @@ def from_values(values: dict[str, dict[str, str]], path: Path) -> Settings:
             connect_timeout=float(_parse_int(s["connect_timeout"], "[smtp] connect_timeout")),
             connections=_at_least_one(_parse_int(s["connections"], "[smtp] connections"),
                                       "[smtp] connections"),
+            # Never below the start: an operator who raised only ``connections``
+            # gets at least that many, as before this key existed.
+            max_connections=max(
+                _at_least_one(_parse_int(s["max_connections"], "[smtp] max_connections"),
+                              "[smtp] max_connections"),
+                _parse_int(s["connections"], "[smtp] connections")),
         ),
         imap=Imap(
             host=i["host"].strip(),

@@ -91,6 +91,14 @@ def test_relay_figures(figures):
     assert figures["relay_ceiling_msgs_per_s"] == max(ceiling.values())
     assert "4" in figures["relay_outbound_by_connections"]
     assert figures["relay_naive_messages"] >= 4 and figures["relay_messages"] >= 8
+    # The pool starts at 4 and grows, never past its cap.
+    assert 1 <= figures["relay_outbound_connections_reached"] \
+        <= figures["relay_max_connections"] == 64
+
+
+def test_outbound_flush_figures(figures):
+    assert figures["outbound_flush_cpu_us_per_msg"] > 0
+    assert 1 <= figures["outbound_flush_connections"] <= 64
 
 
 def test_burst_and_memory_figures(figures):
