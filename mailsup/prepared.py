@@ -77,15 +77,25 @@ class Prepared:
         wrapper.initialized = True
         return wrapper
 
-    def _run(self, values: tuple) -> tuple[Query, Any]:
+    def execute_many(self, rows: list[tuple]) -> None:
+        """Run the statement once per tuple of values, in one driver call (``executemany``)."""
+        database = db.obj
+        _query, sql, params, slots = self._compile(database)
+        database.cursor().executemany(sql, [self._bind(params, slots, values)
+                                            for values in rows])
+
+    def _bind(self, params: list, slots: list[tuple[int, int]], values: tuple) -> list:
         if len(values) != self._arity:
             raise TypeError(f"prepared query takes {self._arity} values, not {len(values)}")
-        database = db.obj
-        query, sql, params, slots = self._compile(database)
         params = list(params)
         for at, index in slots:
             params[at] = values[index]
-        return query, database.execute_sql(sql, params)
+        return params
+
+    def _run(self, values: tuple) -> tuple[Query, Any]:
+        database = db.obj
+        query, sql, params, slots = self._compile(database)
+        return query, database.execute_sql(sql, self._bind(params, slots, values))
 
     def first(self, *values: Any):
         """The first row for ``values``, or None."""
