@@ -5,10 +5,11 @@ Most tests want a database already at the latest schema. Running
 PostgreSQL (every CREATE TABLE, CREATE INDEX and column probe is one), which
 under this machine's load was the largest part of a test's setup. So the
 schema is built by ``migrate()`` once per session and handed out cheaply:
-SQLite gets a copy of the migrated file, PostgreSQL gets the statements
-``migrate()`` ran, replayed in one round trip. ``test_migrations.py`` still
-runs ``migrate()`` from nothing, and ``test_schema_fast_path.py`` proves both
-fast paths end in the same schema as ``migrate()``.
+SQLite gets a copy of the migrated file; PostgreSQL gets a used schema that
+still has the template's shape, emptied and renamed (see ``_Template``), or the
+statements ``migrate()`` ran, replayed in one round trip. ``test_migrations.py``
+still runs ``migrate()`` from nothing, and ``test_schema_fast_path.py`` proves
+every fast path ends in the same schema as ``migrate()``.
 """
 
 from __future__ import annotations
@@ -180,7 +181,11 @@ class _Template:
         admin = _admin_connection()
         scratch = f"t_{uuid.uuid4().hex[:12]}"
         admin.cursor().execute(f"CREATE SCHEMA {scratch}")
-        sent = _migrate_recording(postgres_url(scratch))
+        try:
+            sent = _migrate_recording(postgres_url(scratch))
+        except BaseException:
+            admin.cursor().execute(f"DROP SCHEMA {scratch} CASCADE")
+            raise
         cursor = admin.cursor()
         texts = [cursor.mogrify(sql, params or None).decode()
                  for sql, params in sent if sql.lstrip().upper().startswith(_CHANGES)]
