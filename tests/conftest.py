@@ -21,7 +21,7 @@ from mailsup.testing.config import write_config
 from mailsup.testing.dovecot import Dovecot, require_dovecot, start_dovecot
 from mailsup.testing.github_api import GitHubDouble
 from mailsup.testing.sink import SmtpSink
-from tests.support.databases import database_url
+from tests.support.databases import database_url, install_schema
 
 
 @pytest.fixture
@@ -42,10 +42,16 @@ def db_url(request, tmp_path):
 
 @pytest.fixture
 def make_settings(tmp_path, db_url):
-    """Build settings (and a fresh schema) from extra ini text."""
+    """Build settings (and a fresh schema) from extra ini text.
+
+    The schema is the one ``migrate()`` builds, installed from a copy made once
+    per session (``tests/support/databases.py``); ``migrate()`` still runs, as a
+    no-op, or as an upgrade where a test put something in the database first.
+    """
     def factory(smtp_port: int | None = None, extra: str = "", mailsup_extra: str = ""):
         path = write_config(tmp_path / "mailsup.ini", db_url, smtp_port, extra, mailsup_extra)
         settings = config_mod.load(str(path))
+        install_schema(db_url)
         database.bind(settings.database)
         database.migrate()
         return settings
@@ -60,6 +66,7 @@ def sqlite_settings(tmp_path, smtp_sink):
     path = write_config(tmp_path / "mailsup.ini", f"sqlite:///{tmp_path / 'mailsup.db'}",
                         smtp_sink.port)
     settings = config_mod.load(str(path))
+    install_schema(settings.database)
     database.bind(settings.database)
     database.migrate()
     yield settings

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pytest
 
+from mailsup.cli import main
 from mailsup.testing.config import write_config
 from tests.support.directory_samples import TWO_ZONES
 
@@ -25,8 +27,23 @@ def initialised(tmp_path, db_url):
     return tmp_path
 
 
-def dump(cwd):
-    return run("directory", "show", cwd=cwd)[1] + run("sup", "list", "--json", cwd=cwd)[1]
+def dump(cwd, capsys):
+    """What the operator would see (directory show, sup list --json), before and after.
+
+    Read in this process: only the refused command under test needs to be a real
+    child (its exit code and stderr are the point); a child per snapshot cost
+    ~1 s each on a loaded machine and observed nothing more.
+    """
+    capsys.readouterr()
+    here = os.getcwd()
+    os.chdir(cwd)  # like the child, find ./mailsup.ini
+    try:
+        shown = [(main(list(args)), capsys.readouterr())
+                 for args in (["directory", "show"], ["sup", "list", "--json"])]
+    finally:
+        os.chdir(here)
+    assert [code for code, _ in shown] == [0, 0], shown
+    return "".join(captured.out for _, captured in shown)
 
 
 def assert_one_line_error(code, err, *needles):
@@ -51,26 +68,27 @@ def assert_one_line_error(code, err, *needles):
     (TWO_ZONES.replace('leave = [["2026-12-01", "2026-12-02"]]',
                        'leave = [["2026-12-01", "2026-13-02"]]'), ["2026-13-02"]),
 ], ids=["timezone", "member", "toml", "holidays", "leave"])
-def test_bad_directory_changes_nothing(initialised, bad, needles):
+def test_bad_directory_changes_nothing(initialised, bad, needles, capsys):
     good = initialised / "good.toml"
     good.write_text(TWO_ZONES.replace("Alice Smith", "Alice S"))
     assert run("directory", "load", str(good), cwd=initialised)[0] == 0
-    before = dump(initialised)
+    before = dump(initialised, capsys)
+    assert "alice@example.com" in before  # a snapshot with something in it
     path = initialised / "bad.toml"
     path.write_text(bad)
     code, _, err = run("directory", "load", str(path), cwd=initialised)
     assert_one_line_error(code, err, *needles)
-    assert dump(initialised) == before
+    assert dump(initialised, capsys) == before
 
 
-def test_directory_load_is_idempotent_and_updates(initialised):
+def test_directory_load_is_idempotent_and_updates(initialised, capsys):
     path = initialised / "dir.toml"
     path.write_text(TWO_ZONES)
     assert run("directory", "load", str(path), cwd=initialised)[0] == 0
-    before = dump(initialised)
+    before = dump(initialised, capsys)
     code, out, _ = run("directory", "load", str(path), cwd=initialised)
     assert code == 0 and "unchanged" in out
-    assert dump(initialised) == before
+    assert dump(initialised, capsys) == before
     path.write_text(TWO_ZONES.replace("America/New_York", "America/Chicago")
                     .replace('aliases = ["alice@home.example"]', "aliases = []"))
     code, out, _ = run("directory", "load", str(path), cwd=initialised)

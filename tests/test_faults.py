@@ -549,15 +549,17 @@ def test_postgres_connection_killed_mid_tick_ends_with_one_line_not_a_traceback(
     assert stderr.strip().splitlines()[-1].startswith("mailsup: ")
 
 
-def hold_sqlite_lock(path: str, seconds: float) -> threading.Thread:
-    """Another process's writer: an exclusive transaction held for ``seconds``."""
+def hold_sqlite_lock(path: str, seconds: float,
+                     release: threading.Event | None = None) -> threading.Thread:
+    """Another process's writer: an exclusive transaction held for ``seconds``, or
+    until ``release`` is set (a test whose child already gave up lets go then)."""
     ready = threading.Event()
 
     def hold() -> None:
         conn = sqlite3.connect(path, isolation_level=None, timeout=10)
         conn.execute("BEGIN EXCLUSIVE")
         ready.set()
-        time.sleep(seconds)
+        (release or threading.Event()).wait(seconds)
         conn.execute("ROLLBACK")
         conn.close()
 
@@ -668,8 +670,10 @@ def test_sqlite_locked_longer_than_busy_timeout_inbound_deliver_waits_and_applie
 def test_sqlite_locked_past_the_policy_tick_says_one_line_per_job_without_a_traceback(
         sqlite_path: str, world: World) -> None:
     _with_lock_wait(world.ini, 1)
-    holder = hold_sqlite_lock(sqlite_path, 9.0)
+    gave_up = threading.Event()
+    holder = hold_sqlite_lock(sqlite_path, 9.0, gave_up)
     result = run(tick_argv(world.ini, FIRST_DAY))
+    gave_up.set()  # it ended while the lock was still held: no need to hold on
     holder.join()
     assert result.returncode != 0
     assert "Traceback" not in result.stderr, result.stderr
@@ -681,9 +685,11 @@ def test_sqlite_locked_past_the_policy_inbound_deliver_exits_75_with_one_line(
         sqlite_path: str, world: World, replies: list[bytes], tmp_path: Path) -> None:
     (name,) = write_files(tmp_path / "one", replies[:1])
     _with_lock_wait(world.ini, 1)
-    holder = hold_sqlite_lock(sqlite_path, 9.0)
+    gave_up = threading.Event()
+    holder = hold_sqlite_lock(sqlite_path, 9.0, gave_up)
     result = run([*mailsup_argv(world.ini, "inbound", "deliver"), "--now", REPLY_AT.isoformat(),
                   name])
+    gave_up.set()  # it ended while the lock was still held: no need to hold on
     holder.join()
     assert result.returncode == 75, result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import pytest
+
+from mailsup import config as config_mod
 from mailsup import database
 from mailsup.models import (
     Client,
@@ -16,6 +19,22 @@ from mailsup.models import (
     TickRun,
     db,
 )
+from mailsup.testing.config import write_config
+
+
+@pytest.fixture
+def make_settings(tmp_path, db_url):
+    """Unlike conftest's (which installs a copy of the migrated schema), here
+    ``migrate()`` itself builds every schema from nothing: these tests are about it."""
+    def factory(smtp_port: int | None = None, extra: str = "", mailsup_extra: str = ""):
+        path = write_config(tmp_path / "mailsup.ini", db_url, smtp_port, extra, mailsup_extra)
+        settings = config_mod.load(str(path))
+        database.bind(settings.database)
+        database.migrate()
+        return settings
+    yield factory
+    if db.obj is not None and not db.obj.is_closed():
+        db.obj.close()
 
 
 def test_fresh_database_is_at_the_latest_version(make_settings):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -14,10 +15,15 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    # Parsed once: tests read a header of every mail of a 500-developer day, and
+    # each read used to parse the whole mail again. Callers only read it.
+    _parsed: EmailMessage | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
-    def message(self):
-        return message_from_bytes(self.data, policy=policy.default)
+    def message(self) -> EmailMessage:
+        if self._parsed is None:
+            self._parsed = message_from_bytes(self.data, policy=policy.default)
+        return self._parsed
 
     @property
     def text(self) -> str:

@@ -9,6 +9,7 @@ and Apple Mail (format=flowed text + HTML with ``blockquote type=cite``).
 
 from __future__ import annotations
 
+import functools
 import html as html_mod
 import itertools
 from email.message import EmailMessage
@@ -25,7 +26,11 @@ def _mail(original) -> EmailMessage:
 
 
 def _sent(original) -> tuple[str, str, EmailMessage]:
-    mail = _mail(original)
+    return _parts(_mail(original))
+
+
+@functools.lru_cache(maxsize=16)  # a sweep replies hundreds of times to one mail
+def _parts(mail: EmailMessage) -> tuple[str, str, EmailMessage]:
     text = mail.get_body(("plain",)).get_content()
     html = mail.get_body(("html",)).get_content()
     body = html[html.index("<body"):html.index("</body>")]
