@@ -179,7 +179,8 @@ def _weekly_summary(settings: Settings, sup: Sup, now: datetime) -> compose.Mess
     manager, world = team.delivery_manager, team_digests.load_teams(settings)
     today = local_date(now, manager.timezone)
     start = today - timedelta(days=today.weekday()) - weekly_summaries.WEEK
-    teams = weekly_summaries.teams_by_manager(world).get(manager.id, [team])
+    # The job's own choice of teams (``led_teams``), read from the loaded world.
+    teams = [world.teams[t.id] for t in weekly_summaries.led_teams().get(manager.id, [team])]
     return messages.weekly_summary(manager, start,
                                    weekly_summaries.sections_of(world, teams, start))
 

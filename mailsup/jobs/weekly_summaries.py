@@ -24,14 +24,6 @@ from mailsup.outbound import compose, context, messages, outbox
 WEEK = timedelta(days=7)
 
 
-def teams_by_manager(world: Teams) -> dict[int, list[Team]]:
-    led = defaultdict(list)
-    for team in world.teams.values():
-        if team.delivery_manager_id and world.members[team.id]:
-            led[team.delivery_manager_id].append(team)
-    return led
-
-
 def first_business_day(person: Person, monday: date) -> date | None:
     calendar = Calendar.of(person)
     return next((monday + timedelta(days=i) for i in range(7)
@@ -90,8 +82,8 @@ def send_one(settings: Settings, world: Teams, person: Person, teams: list[Team]
 
 
 def led_teams() -> dict[int, list[Team]]:
-    """``teams_by_manager`` without loading a membership: each delivery manager's
-    teams that have members (an EXISTS per team), with their org and client."""
+    """Each delivery manager's teams that have members (an EXISTS per team), with their
+    org and client: found without loading a membership."""
     has_members = fn.EXISTS(Membership.select(Membership.id).where(Membership.team == Team.id))
     led = defaultdict(list)
     for team in (Team.select(Team, Org, Client).join(Org).join(Client)
