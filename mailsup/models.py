@@ -21,6 +21,7 @@ from peewee import (
     IntegerField,
     Model,
     TextField,
+    Value,
 )
 
 db = DatabaseProxy()
@@ -309,6 +310,14 @@ class Effect(BaseModel):
 
 class Keys:
     """Builders and readers of the stored key formats listed in ``Effect``."""
+
+    @staticmethod
+    def in_sql(build, column, *rest):
+        """The key ``build(<column's value>, *rest)`` as a SQL expression, so a query can
+        look each row's key up in an index without reading the rows; built from the one
+        format ``build`` knows, with the column where its first argument goes."""
+        head, tail = build("\0", *rest).split("\0")
+        return Value(head).concat(column.cast("TEXT")).concat(tail)
 
     @staticmethod
     def sup_request(sup_id: int) -> str:

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from peewee import JOIN, IntegrityError, Value, chunked, fn
+from peewee import JOIN, IntegrityError, chunked, fn
 
 from mailsup import prepared, tokens
 from mailsup.clock import Calendar, local_instant, utcnow_naive
@@ -154,9 +154,8 @@ def first_requests(sups_: list[Sup]) -> set[int]:
     # Per person, their SUPs (an index) until one has its mail (the unique key):
     # driven from the outbox's kind instead, each batch of the burst read every
     # SUP mail ever sent.
-    head, tail = Keys.sup_request("\0").split("\0")  # the key built in SQL, as Keys does
     request = OutboundMessage.select(OutboundMessage.id).where(
-        OutboundMessage.key == Value(head).concat(Sup.id.cast("TEXT")).concat(tail))
+        OutboundMessage.key == Keys.in_sql(Keys.sup_request, Sup.id))
     mailed = Sup.select(Sup.id).where((Sup.developer == Person.id) & fn.EXISTS(request))
     earlier = {developer for chunk in chunked(people, 1000)
                for (developer,) in (Person.select(Person.id)

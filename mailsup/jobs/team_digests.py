@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from peewee import IntegrityError, Value, fn
+from peewee import IntegrityError, fn
 
 from mailsup.clock import Calendar, aware, local_date, local_instant, utcnow_naive
 from mailsup.config import Schedule, Settings
@@ -135,10 +135,8 @@ def anyone_due(settings: Settings, now: datetime) -> bool:
             day = local_date(now, tz)
             if aware(now) < local_instant(day, at, tz):
                 continue
-            # The record's key built in SQL from the one format Keys knows.
-            head, tail = Keys.team_digests("\0", day).split("\0")
-            key = Value(head).concat(Person.id.cast("TEXT")).concat(tail)
-            recorded = Effect.select(Effect.id).where(Effect.key == key)
+            recorded = Effect.select(Effect.id).where(
+                Effect.key == Keys.in_sql(Keys.team_digests, Person.id, day))
             if Person.select(Person.id).where(recipient & (Person.timezone == tz)
                                               & ~fn.EXISTS(recorded)).exists():
                 return True
