@@ -8,6 +8,7 @@ benchmarks use them too); test-only helpers live in ``tests/support``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,20 @@ from mailsup.testing.dovecot import Dovecot, require_dovecot, start_dovecot
 from mailsup.testing.github_api import GitHubDouble
 from mailsup.testing.sink import SmtpSink
 from tests.support.databases import database_url, install_schema
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """Undo what an in-process ``mailsup`` call did to the root logger.
+
+    ``configure_logging`` installs a handler bound to the sys.stderr of that
+    moment, which pytest closes after the test; a later test's thread logging
+    through it printed "--- Logging error ---" instead of its warning.
+    """
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
 
 
 @pytest.fixture
