@@ -13,7 +13,7 @@ import asyncio
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -121,9 +121,10 @@ def relay():
         controller.stop()
 
 
-def queue_mails(settings, count: int, to=lambda n: [f"dev{n}@example.test"]) -> None:
+def queue_mails(settings, count: int, to=lambda n: [f"dev{n}@example.test"],
+                key: str = "pool-test") -> None:
     for n in range(count):
-        outbox.enqueue(settings, key=f"pool-test:{n}", kind="test", to=to(n),
+        outbox.enqueue(settings, key=f"{key}:{n}", kind="test", to=to(n),
                        rendered=Rendered(f"mail {n}", f"text {n}\n", f"<p>html {n}</p>"),
                        now=NOW)
 
@@ -201,3 +202,27 @@ def test_recipients_refused_size_and_rset_on_one_connection(make_settings, relay
     assert [m.rcpt_tos for m in handler.messages] == [["dev1@example.test"],
                                                       ["dev2@example.test"]]
     assert [given for given, _ in handler.sizes] == [got for _, got in handler.sizes]
+
+
+def test_the_next_flush_remembers_the_relays_limit(make_settings, relay) -> None:
+    """The service flushes every few seconds: a relay's "too many connections" is
+    believed for an hour, not relearned (with refused connections) each flush."""
+    shape = Shape(delay=0.005, limit=3)
+    port, handler = relay(shape)
+    settings = make_settings(port, "connections = 2\nmax_connections = 60\n")
+    queue_mails(settings, 60)
+    sender.flush(settings, NOW)
+    learned = shape.refused
+    assert learned >= 1
+
+    queue_mails(settings, 60, key="again")
+    report = sender.flush(settings, NOW + timedelta(minutes=5))
+    assert len(report.sent) == 60 and report.connections == 3
+    assert shape.refused == learned  # no connection turned away: it started at 3
+
+    queue_mails(settings, 60, key="later")
+    report = sender.flush(settings, NOW + sender.LIMIT_REMEMBERED + timedelta(minutes=5))
+    assert len(report.sent) == 60
+    assert shape.refused > learned  # an hour on it tries to grow past 3 again
+    assert shape.peak == 3
+    assert_each_sent_once(handler, 180)

@@ -33,6 +33,12 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=10)
 BATCH = 20  # x the default 30 s SMTP timeout = the 10-minute lease
+# How long a relay's "too many connections" is believed. The service flushes
+# every few seconds; relearning the limit each time would knock on the relay
+# with connections it already said no to (and some relays count those against
+# the client). After this the pool tries to grow past it again, as the relay's
+# limit may have been raised or the refusal was a passing overload.
+LIMIT_REMEMBERED = timedelta(hours=1)
 
 
 @dataclass
@@ -384,6 +390,27 @@ def _batches(settings: Settings, now: datetime, limit: int | None):
             remaining -= len(rows)
 
 
+class RelayLimits:
+    """The connection limits relays have shown this process, by (host, port).
+
+    Only in memory: a new process starts from ``[smtp] connections`` and learns
+    again with its first refusal, which costs one or two turned-away connections.
+    """
+
+    def __init__(self):
+        self._limits: dict[tuple[str, int], tuple[int, datetime]] = {}
+
+    def cap(self, smtp: Smtp, now: datetime, default: int) -> int:
+        limit, until = self._limits.get((smtp.host, smtp.port), (default, now))
+        return min(default, limit) if now < until else default
+
+    def learn(self, smtp: Smtp, now: datetime, limit: int) -> None:
+        self._limits[(smtp.host, smtp.port)] = (limit, now + LIMIT_REMEMBERED)
+
+
+relay_limits = RelayLimits()
+
+
 class Pool:
     """Relays drawing rows from one queue of claimed batches.
 
@@ -405,7 +432,8 @@ class Pool:
     (``busy``): a near relay is not worth more connections. A
     connection the relay turns away (no connect, 4xx to MAIL) while others live
     (open or still connecting) hands its row back to the queue untouched (no
-    attempt counted) for them, closes, and caps the pool at those others. Turned
+    attempt counted) for them, closes, and caps the pool at those others; later
+    flushes of this process start with that cap (``RelayLimits``). Turned
     away with none left is the relay being down: as any other temporary
     failure it is recorded on the row and stops every connection after its mail
     in flight; rows claimed but not yet tried go back to ``pending`` untouched.
@@ -418,7 +446,8 @@ class Pool:
         self.queue: deque[OutboundMessage] = deque()
         self.stopped = False
         self.more_due = True  # the last claim was full: rows may still be waiting
-        self.cap = max(settings.smtp.max_connections, settings.smtp.connections)
+        self.cap = relay_limits.cap(
+            settings.smtp, now, max(settings.smtp.max_connections, settings.smtp.connections))
         self.tasks: set[asyncio.Task] = set()
         self.alive = 0  # connections not ended yet: a task's end is seen a turn later
         self.open = 0  # connections past the greeting, EHLO (and STARTTLS)
@@ -520,6 +549,7 @@ class Pool:
             return False
         self.queue.appendleft(row)
         self.cap = min(self.cap, others)
+        relay_limits.learn(self.settings.smtp, self.now, self.cap)
         log.info("relay refused a connection (%s); staying at %d", refusal.error, others)
         return True
 
