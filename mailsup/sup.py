@@ -35,7 +35,7 @@ from mailsup.models import (
     db,
 )
 from mailsup.outbound import compose, context, messages, outbox
-from mailsup.web.links import Links
+from mailsup.outbound.links import Links
 
 log = logging.getLogger(__name__)
 

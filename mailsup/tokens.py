@@ -1,5 +1,6 @@
-"""Signed reply tokens carried in the Reply-To address.
+"""Every value signed with ``[mailsup] secret``: reply tokens, and the pages' keys.
 
+Reply tokens ride in the Reply-To address:
 ``sup+s42-20261125-k3j9x0q2mz7a5bcd@example.com``: a kind letter and an id say
 what the reply is about, the day (the SUP's, or the day the mail was sent) lets
 it expire after ``[mailsup] token_days``; the HMAC, over all three, says we
@@ -8,6 +9,12 @@ verify: they are in people's mailboxes, and expire by their SUP's day.
 
 Tokens are lowercase base32 because some mail servers change the case of local
 parts, and short because a local part is at most 64 octets (RFC 5321).
+
+The pages' values (the answer link of a SUP, session cookies, CSRF) each get
+their own key, an HMAC of the secret with the purpose's name (``derive_key``),
+so a value signed for one use can never be replayed as another, and none of
+them is a reply token or the other way round. They live here, below the mail
+and the pages alike, because every mail carries the answer link.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from datetime import date, datetime
 # "a": a notice about a reply from an unregistered address (the kept inbound id).
 KINDS = {"s": "sup", "d": "hr_digest", "b": "bounce", "e": "escalation", "a": "alias"}
 _MAC_CHARS = 16  # 80 bits
+_ANSWER_CHARS = 26  # 130 bits of base32
+SIGN_IN_MINUTES = 15  # how long a one-time sign-in link works (design §12)
 _TOKEN_RE = re.compile(rf"^([a-z])(\d{{1,12}})(?:-(\d{{8}}))?-([a-z2-7]{{{_MAC_CHARS}}})$")
 
 
@@ -88,3 +97,32 @@ def token_from_address(base: str, address: str) -> str | None:
     if addr_domain != domain or not addr_local.startswith(local + "+"):
         return None
     return addr_local[len(local) + 1:]
+
+
+# -- the pages' values ---------------------------------------------------------
+
+def derive_key(secret: str, purpose: str) -> bytes:
+    return hmac.new(secret.encode(), f"mailsup-web:{purpose}".encode(), hashlib.sha256).digest()
+
+
+def _answer_mac(secret: str, sup_id: int) -> str:
+    digest = hmac.new(derive_key(secret, "answer"), str(sup_id).encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode().lower()[:_ANSWER_CHARS]
+
+
+def answer_token(secret: str, sup_id: int) -> str:
+    """The ``t`` of ``/sups/<id>/answer?t=…``: names that SUP's form and nothing else.
+
+    Deterministic, so the preview of a SUP mail shows the very link that is
+    sent; it stops working when the SUP is reviewed (the page checks that).
+    """
+    return _answer_mac(secret, sup_id)
+
+
+def answer_token_ok(secret: str, sup_id: int, token: str | None) -> bool:
+    return bool(token) and hmac.compare_digest(token.strip().lower(), _answer_mac(secret, sup_id))
+
+
+def hash_token(token: str) -> str:
+    """What the database keeps of a sign-in token: its SHA-256, never the token."""
+    return hashlib.sha256(token.encode()).hexdigest()

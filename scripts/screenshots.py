@@ -30,7 +30,7 @@ from mailsup.github import footprints
 from mailsup.inbound.commands import REGISTRY, help_lines
 from mailsup.models import Client, Person, Sup
 from mailsup.outbound import compose, context, messages
-from mailsup.web.links import Links
+from mailsup.outbound.links import Links
 
 DEFAULT_OUT = Path("build/screenshots")
 WIDTHS = (800, 390)  # a desktop mail pane and a phone (iPhone 12-15: 390 CSS px)

@@ -10,9 +10,8 @@ from datetime import timedelta
 
 import pytest
 
-from mailsup import review
+from mailsup import review, tokens
 from mailsup.models import InboundMessage, OutboundMessage, SignInToken, Sup
-from mailsup.web import signing
 from mailsup.web.app import create_app
 from tests.support.web import MANAGEMENT, Browser, build
 
@@ -67,7 +66,7 @@ def test_login_answers_the_same_for_known_and_unknown_addresses(app):
     # Stored hashed: the token of the mail is nowhere in the token table.
     token = Browser(app).ask_link("alice@example.com").rsplit("/", 1)[1]
     assert SignInToken.get_or_none(SignInToken.token_hash == token) is None
-    assert SignInToken.get_or_none(SignInToken.token_hash == signing.hash_token(token))
+    assert SignInToken.get_or_none(SignInToken.token_hash == tokens.hash_token(token))
 
 
 def test_a_used_link_is_refused_and_signs_nobody_in(app):
@@ -201,7 +200,7 @@ def test_security_headers_on_every_page(app, world):
 # --- the signed answer link -------------------------------------------------------------------
 
 def answer_link(world, sup) -> str:
-    return f"/sups/{sup.id}/answer?t={signing.answer_token(world.settings.secret, sup.id)}"
+    return f"/sups/{sup.id}/answer?t={tokens.answer_token(world.settings.secret, sup.id)}"
 
 
 def test_the_mail_link_opens_that_sups_form_without_signing_in(app, world):
@@ -217,7 +216,7 @@ def test_the_mail_link_opens_that_sups_form_without_signing_in(app, world):
     assert (stored.status, stored.plan, stored.scheduling, stored.blockers) == (
         "submitted", "ship the orders endpoint", "part day", None)
     assert not signed_in(browser)  # the link answers one SUP; it signs nobody in
-    alices_token = signing.answer_token(world.settings.secret, sup.id)
+    alices_token = tokens.answer_token(world.settings.secret, sup.id)
     assert browser.get(f"/sups/{world.sup('bob').id}/answer?t={alices_token}").status_code == 404
     assert browser.get(f"/sups/{sup.id}/answer?t=wrong").status_code == 404
 

@@ -40,8 +40,8 @@ from mailsup.models import (
     db,
 )
 from mailsup.outbound import compose, context, messages
-from mailsup.web.links import Links
-from mailsup.web.signing import SIGN_IN_MINUTES
+from mailsup.outbound.links import Links
+from mailsup.tokens import SIGN_IN_MINUTES
 
 ANSWERS = ("receipt", "refusal", "help", "reply_to_sup_email", "command_results", "away",
            "escalation_answer", "alias_notice", "alias_answer", "sup_closed")

@@ -31,7 +31,7 @@ from mailsup.inbound.reading.away import Command, Span
 from mailsup.inbound.reading.fields import is_pleasantry
 from mailsup.models import Leave, Person, Sup, db
 from mailsup.outbound import context, messages
-from mailsup.web.links import Links
+from mailsup.outbound.links import Links
 
 # The furthest a person may set leave by mail, in days from today: a typo such
 # as 2030 must not silence someone's SUPs for years. Longer leave is the

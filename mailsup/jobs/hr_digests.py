@@ -19,7 +19,7 @@ from mailsup.config import Settings
 from mailsup.directory import schedule_for
 from mailsup.models import Client, Effect, Keys, Person, Sup, db
 from mailsup.outbound import compose, messages, outbox
-from mailsup.web.links import Links
+from mailsup.outbound.links import Links
 
 # The first digest of a client lists who missed in the week before it.
 FIRST_LOOK_BACK = timedelta(days=7)

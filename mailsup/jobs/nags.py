@@ -22,7 +22,7 @@ from mailsup.clock import end_of_local_day, utcnow_naive
 from mailsup.config import Settings
 from mailsup.models import Client, Effect, Keys, OutboundMessage, Person, Sup, db
 from mailsup.outbound import compose, messages, outbox
-from mailsup.web.links import Links
+from mailsup.outbound.links import Links
 
 # A nag instant is always within a day of the end of its SUP's local day: older
 # open SUPs are stale, and the queries need never read them again.

@@ -27,7 +27,7 @@ from mailsup.github.issues import HrTicketError, close_issue, ensure_overdue_iss
 from mailsup.jobs import hr_digests
 from mailsup.models import Client, Effect, Keys, Sup, db
 from mailsup.outbound import compose, messages, outbox
-from mailsup.web.links import Links
+from mailsup.outbound.links import Links
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from mailsup.config import Schedule, Settings
 from mailsup.directory import schedule_for
 from mailsup.models import Client, Effect, Keys, Membership, Org, Person, Team, db
 from mailsup.outbound import compose, context, messages, outbox
-from mailsup.web.links import Links
+from mailsup.outbound.links import Links
 
 
 def team_timezone_person(team: Team) -> Person | None:

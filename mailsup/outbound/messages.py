@@ -16,7 +16,7 @@ from urllib.parse import quote
 from mailsup.models import Client, Person, Sup
 from mailsup.outbound import context, hr_context
 from mailsup.outbound.compose import Message, one_line
-from mailsup.web.links import Links
+from mailsup.outbound.links import Links
 
 # The footers say why the mail came, in the words of its role.
 ANSWER_TO_REPLY = "automatic answer to your reply"

@@ -18,13 +18,14 @@ from flask import Blueprint, abort, g, redirect, render_template, request
 from werkzeug.datastructures import MultiDict
 
 from mailsup import sup as sups
+from mailsup import tokens
 from mailsup.clock import utcnow_naive
 from mailsup.directory import repos_of
 from mailsup.inbound.reading.sup_reply import parse_reply
 from mailsup.inbound.store import content_hash
 from mailsup.models import SCHEDULING_VALUES, Effect, InboundMessage, Keys, Sup, db
 from mailsup.outbound import compose, context
-from mailsup.web import auth, signing, state, views
+from mailsup.web import auth, state, views
 from mailsup.web.form_reply import (
     MAX_FIELD,
     current_values,
@@ -60,7 +61,7 @@ def _mode(sup: Sup):
         return "session"
     token = request.args.get("t")
     if token:
-        if not signing.answer_token_ok(state.settings().secret, sup.id, token):
+        if not tokens.answer_token_ok(state.settings().secret, sup.id, token):
             abort(404)
         if sup.status == "reviewed":
             raise Refused(410, "reviewed_link", sup)

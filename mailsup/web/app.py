@@ -21,6 +21,7 @@ from mailsup.clock import utc_now
 from mailsup.config import Settings
 from mailsup.models import db
 from mailsup.outbound.compose import safe_value
+from mailsup.tokens import derive_key
 from mailsup.web import (
     answer,
     auth,
@@ -33,7 +34,6 @@ from mailsup.web import (
     state,
     sups,
 )
-from mailsup.web.signing import derive_key
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from flask import Blueprint, abort, render_template, request
 from mailsup.clock import local_date
 from mailsup.directory import developers_of
 from mailsup.models import Client, Membership, Org, Person, Sup, Team
-from mailsup.outbound import context
-from mailsup.web import auth, charts, exports, links, participation, state, views
+from mailsup.outbound import context, links
+from mailsup.web import auth, charts, exports, participation, state, views
 from mailsup.web.auth import require, signed_in
 from mailsup.web.filters import ListFilters, split_format
 from mailsup.web.lists import PAGE_ROWS, sup_rows

@@ -22,9 +22,9 @@ from mailsup.clock import utcnow_naive
 from mailsup.directory import person_by_address
 from mailsup.models import Keys, Person, SignInToken, db
 from mailsup.outbound import compose, messages, outbox
+from mailsup.outbound.links import Links
+from mailsup.tokens import SIGN_IN_MINUTES, hash_token
 from mailsup.web import auth, state
-from mailsup.web.links import Links
-from mailsup.web.signing import SIGN_IN_MINUTES, hash_token
 
 log = logging.getLogger(__name__)
 

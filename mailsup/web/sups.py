@@ -13,8 +13,8 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from mailsup import review
 from mailsup.clock import local_date
 from mailsup.models import Client, Membership, Org, Sup, Team
-from mailsup.outbound import hr_context
-from mailsup.web import auth, charts, exports, links, participation, state, views
+from mailsup.outbound import hr_context, links
+from mailsup.web import auth, charts, exports, participation, state, views
 from mailsup.web.auth import require, signed_in
 from mailsup.web.filters import ListFilters
 

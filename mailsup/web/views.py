@@ -11,8 +11,7 @@ from datetime import datetime
 from mailsup import sup as sups
 from mailsup.clock import stamp
 from mailsup.models import Sup
-from mailsup.outbound import context
-from mailsup.web import links
+from mailsup.outbound import context, links
 from mailsup.web.participation import state_of
 
 

@@ -28,7 +28,7 @@ from mailsup.inbound.reading import body, trim
 from mailsup.inbound.reading.fields import is_greeting
 from mailsup.models import Alias, Effect, InboundMessage, Keys, OutboundMessage, Person, Sup
 from mailsup.outbound import compose, context, messages, outbox
-from mailsup.web.links import Links
+from mailsup.outbound.links import Links
 
 NOTICES_PER_DAY = 3
 KIND = "unregistered"  # the inbound kind of a kept reply waiting for confirmation

@@ -20,7 +20,7 @@ from mailsup.inbound.reading import body, trim
 from mailsup.inbound.reading.fields import is_greeting, is_sign_off, says_resolved
 from mailsup.models import Effect, Keys
 from mailsup.outbound import compose, context, messages, outbox
-from mailsup.web.links import Links
+from mailsup.outbound.links import Links
 
 MAX_RELAYED = 4000  # characters of a manager's reply kept and relayed
 

@@ -13,7 +13,7 @@ from mailsup.inbound.reading import body, trim
 from mailsup.inbound.reading.fields import is_greeting, is_pleasantry
 from mailsup.models import Client, Effect
 from mailsup.outbound import messages
-from mailsup.web.links import Links
+from mailsup.outbound.links import Links
 
 COMMAND_NAMES = {c.name for c in REGISTRY}
 

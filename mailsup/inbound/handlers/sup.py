@@ -11,7 +11,7 @@ from mailsup.inbound.reading import body
 from mailsup.inbound.reading import sup_reply as reply_parser
 from mailsup.models import InboundMessage, Sup
 from mailsup.outbound import context, messages
-from mailsup.web.links import Links
+from mailsup.outbound.links import Links
 
 HELP_WORDS = {"help", "?", "help me", "usage"}
 

@@ -11,7 +11,7 @@ from mailsup.inbound import autoreply, away
 from mailsup.inbound.ctx import Ctx
 from mailsup.inbound.reading import body
 from mailsup.outbound import messages
-from mailsup.web.links import Links
+from mailsup.outbound.links import Links
 
 
 def handle(ctx: Ctx) -> None:

@@ -1,8 +1,8 @@
 """The URLs of the pages, for mail and pages alike (``[web] base_url``).
 
 A mail says where its pages are through ``Links``; with no ``base_url`` the
-links are empty and mail carries none. A leaf module: the outbound messages
-import it, so it imports nothing of the web app.
+links are empty and mail carries none. It lives with the mail, which needs it
+first; the pages import it from here, and it imports nothing of theirs.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import quote, urlencode
 
-from mailsup.web import signing
+from mailsup import tokens
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Links:
     def answer(self, sup_id: int) -> str:
         """The signed form link: usable without signing in until the SUP is reviewed."""
         return self.url(answer_path(sup_id) + "?" + urlencode(
-            {"t": signing.answer_token(self.secret, sup_id)}))
+            {"t": tokens.answer_token(self.secret, sup_id)}))
 
     def person(self, email: str) -> str:
         return self.url(person_path(email))
