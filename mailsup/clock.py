@@ -125,12 +125,12 @@ class Calendar:
         self.leave = leave
 
     @classmethod
-    def of(cls, person: Person) -> Calendar:
-        return cls(
-            person.workday_numbers,
-            person.holiday_country,
-            [(lv.start, lv.end) for lv in person.leaves],
-        )
+    def of(cls, person: Person, leave: list[tuple[date, date]] | None = None) -> Calendar:
+        """``leave``: the person's spans, when a batch has read everyone's at once
+        (``directory.leave_of``); else they are read now."""
+        if leave is None:
+            leave = [(lv.start, lv.end) for lv in person.leaves]
+        return cls(person.workday_numbers, person.holiday_country, leave)
 
     def is_workday(self, day: date) -> bool:
         return day.weekday() in self.workdays

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import parse_qs, unquote, urlparse
 
-from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
+from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase, fn
 from playhouse.migrate import SchemaMigrator
 
 from mailsup.clock import utc_now, utcnow_naive
@@ -151,6 +151,24 @@ def insert_rows(model, rows: list[dict], *, ignore_conflicts: bool = False,
                                                  fetch=True)]
     execute_values(cursor, sql, params, page_size=500)
     return []
+
+
+def insert_new(model, rows: list[dict], returning: tuple) -> list[tuple]:
+    """``insert_rows`` skipping conflicts, and the ``returning`` columns of the rows it made.
+
+    What a batch of side effects needs: a row another worker (or an earlier
+    tick) made is skipped, and only the rows of this call are acted on. Call it
+    in a transaction. PostgreSQL says which rows with RETURNING; on SQLite the
+    transaction holds the write lock from BEGIN (IMMEDIATE), so every id above
+    the largest one before the INSERT is a row it made.
+    """
+    if not rows:
+        return []
+    if not is_sqlite():
+        return insert_rows(model, rows, ignore_conflicts=True, returning=returning)
+    before = model.select(fn.MAX(model.id)).scalar() or 0
+    insert_rows(model, rows, ignore_conflicts=True)
+    return list(model.select(*returning).where(model.id > before).tuples())
 
 
 def _initial(migrator: SchemaMigrator) -> None:

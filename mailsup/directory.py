@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from peewee import chunked
+
 from mailsup.clock import UnknownTimeZone, check_holiday_country, zone
 from mailsup.config import ConfigError, Schedule
 from mailsup.database import is_sqlite
@@ -427,6 +429,16 @@ def load_file(path: Path, base_schedule: Schedule | None = None) -> LoadReport:
 def schedule_for(settings, client: Client) -> Schedule:
     """The client's schedule: ``[schedule]`` of ``settings`` with its ``[clients.schedule]``."""
     return settings.schedule.override(client.schedule or {}, f"client {client.slug} schedule")
+
+
+def leave_of(person_ids: list[int]) -> dict[int, list]:
+    """Everyone's leave in one query (``Calendar.of(person, leave[id])``): a lookup per
+    person made no-op ticks, and a late tick's team digests, grow with the people."""
+    spans: dict[int, list] = {}
+    for chunk in chunked(person_ids, 1000):
+        for lv in Leave.select().where(Leave.person.in_(chunk)):
+            spans.setdefault(lv.person_id, []).append((lv.start, lv.end))
+    return spans
 
 
 def developers_of(client: Client) -> list[Person]:

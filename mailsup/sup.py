@@ -18,7 +18,7 @@ from mailsup import prepared, tokens
 from mailsup.clock import Calendar, local_instant, utcnow_naive
 from mailsup.clock import stamp as clock_stamp
 from mailsup.config import Schedule, Settings
-from mailsup.database import insert_rows, is_sqlite
+from mailsup.database import insert_new, is_sqlite
 from mailsup.github import api as github_api
 from mailsup.github import footprints
 from mailsup.models import (
@@ -269,6 +269,18 @@ def request_message(sup: Sup) -> OutboundMessage | None:
     return found
 
 
+def request_message_ids(sups_: list[Sup]) -> dict[int, str]:
+    """SUP id → the Message-ID of its request mail, for those queued (one query per chunk)."""
+    by_key = {Keys.sup_request(s.id): s.id for s in sups_}
+    found = {}
+    for chunk in chunked(list(by_key), 500):
+        for key, message_id in (OutboundMessage.select(OutboundMessage.key,
+                                                       OutboundMessage.message_id)
+                                .where(OutboundMessage.key.in_(chunk)).tuples()):
+            found[by_key[key]] = message_id
+    return found
+
+
 def create_and_queue(settings: Settings, due: Due, now: datetime, footprint: dict | None,
                      note: str | None) -> Sup | None:
     """SUP row and its mail in one transaction: a crash leaves both or neither."""
@@ -289,9 +301,8 @@ def create_and_queue_many(settings: Settings, dues: list[Due], now: datetime,
 
     The rows ``create`` writes, one INSERT per chunk, then their mails through
     ``queue_requests``. A SUP that exists already (another worker, a second
-    tick) is skipped by the database and gets no mail from this call. On
-    SQLite the transaction holds the write lock from its start (IMMEDIATE), so
-    the SUPs found afterwards are ours; PostgreSQL says which with RETURNING.
+    tick) is skipped by the database and gets no mail from this call
+    (``database.insert_new`` says which are ours).
 
     ``share`` (PostgreSQL): None, doing nothing, when another worker holds this
     batch (a transaction-scoped advisory lock), so two workers ticking at the
@@ -314,16 +325,7 @@ def create_and_queue_many(settings: Settings, dues: list[Due], now: datetime,
     with db.atomic():
         if share and not is_sqlite() and not _batch_lock(dues):
             return None
-        if is_sqlite():
-            # The write lock is ours from BEGIN (IMMEDIATE): every id above the
-            # largest one now is a row this INSERT made.
-            before = Sup.select(fn.MAX(Sup.id)).scalar() or 0
-            insert_rows(Sup, rows, ignore_conflicts=True)
-            mine = list(Sup.select(Sup.id, Sup.developer, Sup.day)
-                        .where(Sup.id > before).tuples())
-        else:
-            mine = insert_rows(Sup, rows, ignore_conflicts=True,
-                               returning=(Sup.id, Sup.developer, Sup.day))
+        mine = insert_new(Sup, rows, (Sup.id, Sup.developer, Sup.day))
         created = [Sup(id=sid, **by_pair[(dev, day)]) for sid, dev, day in mine]
         for sup in created:
             sup.developer, sup.client = people[sup.developer_id], dues[0].client

@@ -74,6 +74,7 @@ class Counter:
 
     def __init__(self):
         self.statements = self.rows = 0
+        self.selects = 0  # of the statements, the look-ups (an INSERT per row is not one)
 
     def __enter__(self):
         connection = db.obj.connection()
@@ -83,9 +84,7 @@ class Counter:
                 return values
 
             def trace(sql: str) -> None:
-                if not sql.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK",
-                                                        "SAVEPOINT", "RELEASE")):
-                    self.statements += 1
+                self.count(sql)
 
             connection.row_factory = row
             connection.set_trace_callback(trace)
@@ -93,6 +92,12 @@ class Counter:
             connection.cursor_factory = _counting_cursor(self)
         self.connection = connection
         return self
+
+    def count(self, sql: str) -> None:
+        first = sql.lstrip()[:9].upper()
+        if not first.startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
+            self.statements += 1
+            self.selects += first.startswith(("SELECT", "WITH"))
 
     def __exit__(self, *exc):
         if is_sqlite():
@@ -107,9 +112,7 @@ def _counting_cursor(counter: Counter):
 
     class Counting(cursor):
         def execute(self, query, vars=None):
-            if not str(query).lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK",
-                                                            "SAVEPOINT", "RELEASE")):
-                counter.statements += 1
+            counter.count(query.decode() if isinstance(query, bytes) else str(query))
             return super().execute(query, vars)
 
         def fetchone(self):

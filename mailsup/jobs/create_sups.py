@@ -14,20 +14,12 @@ from peewee import chunked, fn
 from mailsup import sup as sups
 from mailsup.clock import Calendar, aware, local_date, local_instant, utcnow_naive
 from mailsup.config import Settings
-from mailsup.directory import developers_of, schedule_for
+from mailsup.directory import developers_of, leave_of, schedule_for
 from mailsup.github import footprints
-from mailsup.models import WEEKDAYS, Client, Leave, Membership, Org, Person, Sup, Team
+from mailsup.models import WEEKDAYS, Client, Membership, Org, Person, Sup, Team
 from mailsup.sup import Due
 
 log = logging.getLogger(__name__)
-
-
-def leave_of(person_ids: list[int]) -> dict[int, list]:
-    """Everyone's leave in one query: a per-person lookup made no-op ticks O(people)."""
-    spans: dict[int, list] = {}
-    for lv in Leave.select().where(Leave.person.in_(person_ids)):
-        spans.setdefault(lv.person_id, []).append((lv.start, lv.end))
-    return spans
 
 
 def _of_client(client: Client):
@@ -83,7 +75,7 @@ def due_for_client(settings: Settings, client: Client, now: datetime) -> list[Du
     candidates = [
         Due(p, client, day, schedule, calendar, calendar.absence(day), previous.get(p.id))
         for p, day in candidates
-        for calendar in [Calendar(p.workday_numbers, p.holiday_country, leave.get(p.id, []))]
+        for calendar in [Calendar.of(p, leave.get(p.id, []))]
     ]
     days = {c.day for c in candidates}
     existing = {(s.developer_id, s.day) for s in Sup.select(Sup.developer, Sup.day)

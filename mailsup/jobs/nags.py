@@ -14,12 +14,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from functools import partial
 
-from peewee import IntegrityError, chunked, fn
+from peewee import chunked, fn
 
 from mailsup import sup as sups
 from mailsup.clock import end_of_local_day, utcnow_naive
 from mailsup.config import Settings
+from mailsup.database import insert_new, insert_rows
+from mailsup.jobs.batches import in_batches
 from mailsup.models import Client, Effect, Keys, OutboundMessage, Person, Sup, db
 from mailsup.outbound import compose, messages, outbox
 from mailsup.outbound.links import Links
@@ -79,35 +82,48 @@ def due_reminders(now: datetime) -> dict[tuple[int, object], list[Sup]]:
     return {k: sorted(by_day[k], key=lambda s: (s.client.name, s.id)) for k in sorted(by_day)}
 
 
-def queue_reminder(settings: Settings, person: Person, day, listed: list[Sup],
-                   now: datetime) -> None:
-    """One mail; with a single SUP it threads to that SUP's mail and answers it."""
-    addresses = [sups.reply_to(settings, s) for s in listed]
-    rendered = compose.render(messages.nag(person, listed, addresses,
-                                                 Links.of(settings)))
-    single = listed[0] if len(listed) == 1 else None
-    request = sups.request_message(single) if single else None
-    stamp, key = utcnow_naive(now), Keys.reminder(person.id, day)
-    with db.atomic():
-        Effect.create(key=key, kind="reminder", created_at=stamp, done_at=stamp,
-                      data={"sups": [s.id for s in listed]})
-        for sup in listed:
-            Effect.create(key=Keys.nag(sup.id), kind="nag", sup=sup, created_at=stamp,
-                          done_at=stamp)
-        outbox.enqueue(
-            settings, key=key, kind="nag", to=[person.email], rendered=rendered, now=now,
+BATCH = 200  # reminders (and their mails) per transaction in the catch-up tick
+Reminder = tuple[Person, object, list[Sup]]  # who, their local day, the SUPs it lists
+
+
+def queue_reminders(settings: Settings, batch: list[Reminder], now: datetime) -> list[Sup]:
+    """Queue a batch of reminders in one transaction; the SUPs listed in those it made.
+
+    Each is one mail; with a single SUP it threads to that SUP's mail and answers
+    it. ``reminder:{person}:{day}`` is recorded first: a reminder another worker
+    recorded meanwhile is skipped by the database, and gets no mail from this call.
+    """
+    links, stamp = Links.of(settings), utcnow_naive(now)
+    singles = [listed[0] for _, _, listed in batch if len(listed) == 1]
+    requests = sups.request_message_ids(singles)
+    mails, records = {}, []
+    for person, day, listed in batch:
+        key = Keys.reminder(person.id, day)
+        addresses = [sups.reply_to(settings, s) for s in listed]
+        single = listed[0] if len(listed) == 1 else None
+        request = requests.get(single.id) if single else None
+        mails[key] = outbox.Outgoing(
+            key=key, kind="nag", to=[person.email],
+            rendered=compose.render(messages.nag(person, listed, addresses, links)),
             sup=single, reply_to=addresses[0] if single else None,
-            in_reply_to=request.message_id if request else None,
-            references=[request.message_id] if request else None,
-        )
+            in_reply_to=request, references=[request] if request else None)
+        records.append({"key": key, "kind": "reminder", "sup": None, "created_at": stamp,
+                        "done_at": stamp, "data": {"sups": [s.id for s in listed]}})
+    with db.atomic():
+        mine = {key for (key,) in insert_new(Effect, records, (Effect.key,))}
+        listed_by_mine = [(person, day, listed) for person, day, listed in batch
+                          if Keys.reminder(person.id, day) in mine]
+        insert_rows(Effect, [{"key": Keys.nag(s.id), "kind": "nag", "sup": s.id,
+                              "created_at": stamp, "done_at": stamp, "data": {}}
+                             for _, _, listed in listed_by_mine for s in listed],
+                    ignore_conflicts=True)
+        outbox.enqueue_many(settings, [mails[k] for k in mails if k in mine], now,
+                            check_queued=False)
+    return [s for _, _, listed in listed_by_mine for s in listed]
 
 
 def send_nags(settings: Settings, now: datetime) -> list[Sup]:
-    nagged = []
-    for (_person, day), listed in due_reminders(now).items():
-        try:
-            queue_reminder(settings, listed[0].developer, day, listed, now)
-        except IntegrityError:
-            continue  # another worker reminded first
-        nagged.extend(listed)
-    return nagged
+    due = [(listed[0].developer, day, listed)
+           for (_person, day), listed in due_reminders(now).items()]
+    return in_batches(due, BATCH, partial(queue_reminders, settings, now=now),
+                      lambda one: one[0].email, "reminders")

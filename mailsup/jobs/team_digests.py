@@ -20,12 +20,15 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import partial
 
-from peewee import IntegrityError, fn
+from peewee import fn
 
 from mailsup.clock import Calendar, aware, local_date, local_instant, utcnow_naive
 from mailsup.config import Schedule, Settings
-from mailsup.directory import schedule_for
+from mailsup.database import insert_new
+from mailsup.directory import leave_of, schedule_for
+from mailsup.jobs.batches import in_batches
 from mailsup.models import Client, Effect, Keys, Membership, Org, Person, Team, db
 from mailsup.outbound import compose, context, messages, outbox
 from mailsup.outbound.links import Links
@@ -55,6 +58,7 @@ class Teams:
     of_person: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
     schedules: dict[int, Schedule] = field(default_factory=dict)
     rows: dict[int, Person] = field(default_factory=dict)
+    leave: dict[int, list] = field(default_factory=dict)  # of the people in ``rows``
 
     def schedule(self, team: Team) -> Schedule:
         client = team.org.client
@@ -76,7 +80,11 @@ class Teams:
         missing = [i for i in ids if i not in self.rows]
         if missing:
             self.rows |= {p.id: p for p in Person.select().where(Person.id.in_(missing))}
+            self.leave |= leave_of(missing)
         return [self.rows[i] for i in ids]
+
+    def calendar(self, person: Person) -> Calendar:
+        return Calendar.of(person, self.leave.get(person.id, []))
 
     def person(self, person_id: int) -> Person:
         return self.people([person_id])[0]
@@ -187,7 +195,7 @@ class Sections:
     def _make(self, team: Team, day: date) -> dict | str | None:
         members = self.world.people(self.world.members[team.id])
         # One member's holiday must not cancel everyone's digest: "any member works".
-        if not any(Calendar.of(m).is_business_day(day) for m in members):
+        if not any(self.world.calendar(m).is_business_day(day) for m in members):
             return NOBODY_WORKS
         first = context.first_sup_day(team)
         if first is None or day < first:
@@ -215,7 +223,7 @@ def plan(world: Teams, sections: Sections, person_id: int, day: date, record: Ef
     consecutive = record is not None and record.key == Keys.team_digests(
         person_id, day - timedelta(days=1))
     # Someone on leave is not mailed their teams' plans; back, they get the current ones.
-    away = Calendar.of(person).on_leave(day)
+    away = world.calendar(person).on_leave(day)
     teams = sorted((world.teams[t] for t in world.of_person[person_id]),
                    key=lambda t: (t.org.client.name, t.name))
     for team in teams:
@@ -232,23 +240,37 @@ def plan(world: Teams, sections: Sections, person_id: int, day: date, record: Ef
     return chosen, covered
 
 
-def send_one(settings: Settings, person: Person, day: date, chosen: list[dict],
-             covered: dict[int, date], now: datetime) -> Effect | None:
-    key, stamp = Keys.team_digests(person.id, day), utcnow_naive(now)
-    rendered = compose.render(messages.team_digest(person, chosen, Links.of(settings))) \
-        if chosen else None
-    data = {"to": person.email, "sections": [[s["team_id"], str(s["day"])] for s in chosen],
-            "covered": {str(k): str(v) for k, v in covered.items()}}
-    try:
-        with db.atomic():
-            effect = Effect.create(key=key, kind="team_digests", created_at=stamp,
-                                   done_at=stamp, data=data)
-            if rendered is not None:
-                outbox.enqueue(settings, key=key, kind="team_digest", to=[person.email],
-                               rendered=rendered, now=now)
-    except IntegrityError:
-        return None  # another worker recorded this day first
-    return effect if rendered is not None else None
+BATCH = 200  # recipients (and their mails) per transaction in the catch-up tick
+Planned = tuple[Person, date, list[dict], dict[int, date]]  # who, day, sections, covered
+
+
+def send_batch(settings: Settings, batch: list[Planned], now: datetime) -> list[Effect]:
+    """Record and queue a batch of recipients' digests in one transaction.
+
+    ``team_digests:{person}:{day}`` is recorded even when nothing is to be said
+    (what it covers is what the next day's digest builds on); a record another
+    worker made meanwhile is skipped by the database, and gets no mail from this
+    call. Returns the records of the mails this call queued.
+    """
+    stamp, links = utcnow_naive(now), Links.of(settings)
+    records, mails = [], {}
+    for person, day, chosen, covered in batch:
+        key = Keys.team_digests(person.id, day)
+        records.append({"key": key, "kind": "team_digests", "created_at": stamp,
+                        "done_at": stamp, "data": {
+                            "to": person.email,
+                            "sections": [[s["team_id"], str(s["day"])] for s in chosen],
+                            "covered": {str(k): str(v) for k, v in covered.items()}}})
+        if chosen:
+            mails[key] = outbox.Outgoing(
+                key=key, kind="team_digest", to=[person.email],
+                rendered=compose.render(messages.team_digest(person, chosen, links)))
+    with db.atomic():
+        mine = {key for (key,) in insert_new(Effect, records, (Effect.key,))}
+        outbox.enqueue_many(settings, [m for k, m in mails.items() if k in mine], now,
+                            check_queued=False)
+    return [Effect(key=r["key"], kind=r["kind"], created_at=stamp, done_at=stamp,
+                   data=r["data"]) for r in records if r["key"] in mine and r["key"] in mails]
 
 
 def send_team_digests(settings: Settings, now: datetime) -> list[Effect]:
@@ -258,13 +280,12 @@ def send_team_digests(settings: Settings, now: datetime) -> list[Effect]:
     due = due_people(world, now)
     if not due:
         return []
-    records, sections, sent = earlier_records(due), Sections(world, now), []
-    for person_id, day in sorted(due.items()):
-        chosen, covered = plan(world, sections, person_id, day, records.get(person_id))
-        effect = send_one(settings, world.person(person_id), day, chosen, covered, now)
-        if effect is not None:
-            sent.append(effect)
-    return sent
+    records, sections = earlier_records(due), Sections(world, now)
+    planned = [(world.person(person_id), day,
+                *plan(world, sections, person_id, day, records.get(person_id)))
+               for person_id, day in sorted(due.items())]
+    return in_batches(planned, BATCH, partial(send_batch, settings, now=now),
+                      lambda one: one[0].email, "team digests")
 
 
 def sections_for(settings: Settings, person: Person, now: datetime) -> list[dict]:
