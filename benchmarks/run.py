@@ -151,7 +151,8 @@ def speedups(now: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
 
 # A ratio is only a ratio over the same denominator (key, or key prefix → its size key).
 SIZE_KEYS = {"tick_noop_ms": "tick_noop_developers", "outbound": "outbound_messages",
-             "inbound": "inbound_messages", "sink": "outbound_messages"}
+             "inbound": "inbound_messages", "sink": "outbound_messages",
+             "tick_catch_up_s": "tick_catch_up_mails"}
 
 
 def cpu_model() -> str:

@@ -1,4 +1,5 @@
-"""How long ``tick`` takes when nothing is due, and when it creates every SUP of the day.
+"""How long ``tick`` takes when nothing is due, when it creates every SUP of the day, and
+when it comes late and queues every reminder and team digest at once.
 
 Usage: ``python benchmarks/tick_bench.py [--quick]`` prints the JSON of :func:`run`.
 
@@ -53,6 +54,8 @@ from mailsup.testing.config import write_config  # noqa: E402
 
 # Wednesday 06:30 UTC: every UTC developer's 06:00 SUP is due and none is late.
 NOW = datetime(2026, 11, 25, 6, 30, tzinfo=UTC)
+# The same day at noon: the reminders (09:30) and team digests (10:30) all due at once.
+CATCH_UP = NOW.replace(hour=12, minute=0)
 TEAM_SIZE = 100
 INSERT_CHUNK = 100  # rows per INSERT: well under SQLite's bound-variable limit
 
@@ -138,6 +141,19 @@ def noop_ms(ws: Workspace, runs: int) -> float:
     return statistics.median(times)
 
 
+def catch_up_s(ws: Workspace) -> tuple[float, int]:
+    """Seconds of the first tick after a morning without ticks: at 12:00 every open
+    SUP's reminder and every team digest is due at once (render + outbox rows, no
+    SMTP); and how many mails it queued."""
+    before = OutboundMessage.select().count()
+    start = time.perf_counter()
+    report = tick(ws.settings, CATCH_UP, send=False)
+    elapsed = time.perf_counter() - start
+    if report.errors or not report.done.get("nags") or not report.done.get("team_digests"):
+        raise AssertionError(f"catch-up tick went wrong: {report.as_dict()}")
+    return elapsed, OutboundMessage.select().count() - before
+
+
 def measure_create(developers: int) -> float:
     with workspace() as ws:
         populate(developers)
@@ -166,7 +182,10 @@ def run(quick: bool, scale: float = 1.0) -> dict[str, Any]:
         created[column] = create_all(ws, sizes[column])
         mark_sent(NOW)
         noop = noop_ms(ws, 5 if quick else 15)
+        catch_up, catch_up_mails = catch_up_s(ws)
     return {
+        "tick_catch_up_s": round(catch_up, 3),
+        "tick_catch_up_mails": catch_up_mails,
         "tick_noop_ms": round(noop, 2),
         "tick_noop_developers": sizes[column],
         "tick_create_s": {k: None if v is None else round(v, 3) for k, v in created.items()},

@@ -82,6 +82,9 @@ def test_tick_figures(figures):
     # Tiny runs the full-run shape: both sizes measured, the bigger one taking longer.
     assert measured["10000"] > measured["1000"] > 0
     assert 0 < created["1000"] < created["10000"]
+    # The late tick queued a reminder and a team digest for every developer.
+    assert figures["tick_catch_up_s"] > 0
+    assert figures["tick_catch_up_mails"] == 2 * figures["tick_noop_developers"]
 
 
 def test_relay_figures(figures):
