@@ -401,11 +401,12 @@ class RelayLimits:
         self._limits: dict[tuple[str, int], tuple[int, datetime]] = {}
 
     def cap(self, smtp: Smtp, now: datetime, default: int) -> int:
+        now = utcnow_naive(now)  # callers pass aware instants, tests may pass naive ones
         limit, until = self._limits.get((smtp.host, smtp.port), (default, now))
         return min(default, limit) if now < until else default
 
     def learn(self, smtp: Smtp, now: datetime, limit: int) -> None:
-        self._limits[(smtp.host, smtp.port)] = (limit, now + LIMIT_REMEMBERED)
+        self._limits[(smtp.host, smtp.port)] = (limit, utcnow_naive(now) + LIMIT_REMEMBERED)
 
 
 relay_limits = RelayLimits()
