@@ -17,6 +17,7 @@ import pytest
 from mailsup import config as config_mod
 from mailsup import database
 from mailsup.models import db
+from mailsup.outbound import sender
 from mailsup.testing import free_port
 from mailsup.testing.config import write_config
 from mailsup.testing.dovecot import Dovecot, require_dovecot, start_dovecot
@@ -37,6 +38,14 @@ def _root_logging_restored() -> Iterator[None]:
     handlers, level = root.handlers[:], root.level
     yield
     root.handlers[:], root.level = handlers, level
+
+
+@pytest.fixture(autouse=True)
+def _relay_limits_forgotten() -> Iterator[None]:
+    """A limit one test's relay taught the pool must not cap a later test's relay that
+    happens to get the same port."""
+    yield
+    sender.relay_limits.forget()
 
 
 @pytest.fixture

@@ -408,6 +408,10 @@ class RelayLimits:
     def learn(self, smtp: Smtp, now: datetime, limit: int) -> None:
         self._limits[(smtp.host, smtp.port)] = (limit, utcnow_naive(now) + LIMIT_REMEMBERED)
 
+    def forget(self) -> None:
+        """Every limit (a test's relay ports are reused by later tests)."""
+        self._limits.clear()
+
 
 relay_limits = RelayLimits()
 
