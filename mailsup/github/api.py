@@ -16,12 +16,16 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
 
-import requests
-from github import Auth, Github
-from urllib3.util.retry import Retry
+if TYPE_CHECKING:
+    from github import Github
+
+# PyGithub, requests and urllib3 are imported where a client is made or used, not
+# here: loading them costs about 130 ms, and every ``mailsup`` command imports this
+# module (once per mail where the MTA pipes replies to ``mailsup inbound deliver``),
+# most of them never talking to GitHub.
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +70,9 @@ def make_github(token: str, base_url: str, *, for_tests: bool = False) -> Github
     PyGithub's default GithubRetry honours Retry-After and rate-limit resets by sleeping,
     possibly for an hour; we would rather report "GitHub unavailable" and try next tick.
     """
+    from github import Auth, Github
+    from urllib3.util.retry import Retry
+
     common: dict[str, Any] = {"base_url": base_url, "auth": Auth.Token(token),
                               "per_page": 100, "lazy": True}
     if for_tests:
@@ -172,6 +179,8 @@ class Fetcher:
         return envelope["data"], envelope["next"]
 
     def _send(self, url: str, headers: dict[str, str]) -> tuple[int, dict[str, Any], str]:
+        import requests  # loaded with the client already (see the imports above)
+
         for attempt in range(3):
             self._check_budget()
             try:

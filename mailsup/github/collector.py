@@ -17,10 +17,11 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from github import Github
+if TYPE_CHECKING:  # PyGithub loads with the client (github/api.py says why)
+    from github import Github
 
 from mailsup.clock import ceil_hour, floor_hour, iso_z
 from mailsup.clock import parse_iso as parse_time

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from github import Github, GithubException
-from github.Issue import Issue
+if TYPE_CHECKING:  # PyGithub loads with the client (github/api.py says why)
+    from github import Github, GithubException
+    from github.Issue import Issue
 
 from mailsup.github import api as github_client
 
@@ -91,6 +92,8 @@ def close_issue(gh: Github, hr_repo: str, number: int, comment: str) -> None:
 
 def _call(fn: Callable[[], T]) -> T:
     """Run a GitHub call, sitting out a short secondary rate limit once or twice."""
+    from github import GithubException  # loaded with the client that ``fn`` uses
+
     for attempt in range(3):
         try:
             return fn()
