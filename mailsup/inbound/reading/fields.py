@@ -366,7 +366,7 @@ def _note_allowed(rest: list[str], hint: bool) -> bool:
     if hint:
         return len(rest) <= 6
     return not rest or rest[0] in ("(", "-", "–", "—", ",", ";") or all(
-        t in _FILLERS for t in rest)
+        t in _FILLERS or t in _PUNCT_TOKENS for t in rest)
 
 
 def scheduling_value(text: str) -> str | None:
@@ -400,12 +400,40 @@ def is_none(text: str) -> bool:
 def is_no_blocker_line(text: str) -> bool:
     plain = _plain(re.sub(r"[,.;!]+", " ", text)).strip()
     return plain in words.NO_BLOCKER_LINES or any(
-        plain == f"{line} {tail}" for line in words.NO_BLOCKER_LINES for tail in words.NONE_TAILS)
+        plain == f"{line} {tail}" for line in words.NO_BLOCKER_LINES for tail in words.NONE_TAILS
+    ) or _blocked_by(text) == "none"
 
 
 def is_blocker_line(text: str) -> bool:
+    return _blocked_by(text) == "some"
+
+
+def _blocked_by(text: str) -> str | None:
+    """ "some" for "Blocked on the staging database"; "none" for "blocked by nothing"
+    (no blocker, and nothing to escalate); None when the line says neither."""
     plain = _plain(text)
-    return any(plain.startswith(start + " ") for start in words.BLOCKER_STARTS)
+    for start in words.BLOCKER_STARTS:
+        if plain.startswith(start + " "):
+            return "none" if is_none(plain[len(start):]) else "some"
+    return None
+
+
+# A line of prose may say several things, one per sentence, and a blocker clause
+# may follow a comma: "Off sick today, sorry. No blockers." and "… today I pair with
+# Bob on checkout, blocked by staging being down".
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
+_BLOCKER_CLAUSE = re.compile(
+    r"(?:^|,\s*)(?:(?:and|but)\s+)?(?:(?:still|currently|now)\s+)?(?=(?:"
+    + "|".join(re.escape(w) for w in words.BLOCKER_STARTS) + r")\s|blocked\s*:)",
+    re.IGNORECASE)
+
+
+def clauses(text: str) -> list[str]:
+    """The sentences of one line, with a ", blocked by …" clause split off its sentence."""
+    parts = []
+    for sentence in _SENTENCE_END.split(text.strip()):
+        parts += [p.strip() for p in _BLOCKER_CLAUSE.split(sentence) if p.strip()]
+    return parts
 
 
 def same_as_before(text: str) -> tuple[bool, str]:

@@ -132,7 +132,11 @@ class FieldReader:
         elif rf.is_pleasantry(text):
             self._place(text, "skipped")
         else:
-            self.free.append((text.strip(), "text", zone))
+            rest, went = self._answers_in(text)
+            if rest:
+                self.free.append((rest, "text", zone))
+            for where in went:
+                self._place(text, where)
 
     # --- fields -----------------------------------------------------------
 
@@ -174,10 +178,56 @@ class FieldReader:
         return "\n".join(p for p in (self.previous_plan.strip(), rest) if p)
 
     def _same_as_before(self, text: str, zone: str) -> None:
-        value = self._previous(text, rf.same_as_before(text)[1])
+        rest, went = self._answers_in(rf.same_as_before(text)[1])
+        value = self._previous(text, rest)
         if value is not None:
             self.free.append((value, "previous", zone))
             self._place(text, "plan")
+        for where in went:
+            self._place(text, where)
+
+    def _answers_in(self, text: str) -> tuple[str, list[str]]:
+        """A line of prose, less the sentences that answer a field of their own.
+
+        "Off sick today, sorry. No blockers." is a scheduling and a blockers
+        answer; "… pair with Bob on checkout, blocked by staging being down" is
+        a plan and a blocker. A blocker or scheduling sentence goes to its field;
+        returned are the rest of the text (the plan or a comment) and where the
+        others went. "No blockers." answers the blockers and stays in the text
+        it ends (design §5's "Today: …. No blockers." is the plan); alone with
+        other answers it is no plan. A line that is one piece of prose comes
+        back whole.
+        """
+        parts = rf.clauses(text)
+        if len(parts) == 1 and parts[0] == text.strip():
+            return parts[0], []  # the caller has read the whole line already
+        kept, went, prose = [], [], False
+        for part in parts:
+            key = rf.key_line(part)
+            if key is not None and key.key == "blockers":
+                self.blockers_given = True
+                if not rf.is_none(key.value):
+                    self.blockers.append(key.value.strip())
+                went.append("blockers")
+            elif rf.is_no_blocker_line(part):
+                self.blockers_given = True
+                went.append("blockers")
+                kept.append(part)
+            elif rf.is_blocker_line(part):
+                self.blockers.append(part)
+                went.append("blockers")
+            elif rf.scheduling_of(part, strict=True) is not None:
+                self._scheduling(part, [])
+                self.scheduling_lines.append(part)
+                went.append("scheduling")
+            elif not rf.is_pleasantry(part):
+                kept.append(part)
+                prose = True
+        if not went:
+            return text.strip(), []
+        if prose and len(kept) == len(parts):  # only "no blockers" was said besides: as typed
+            return text.strip(), went
+        return (" ".join(kept) if prose else ""), went
 
     def _scheduling(self, value: str, lines: list[str]) -> None:
         if not value:

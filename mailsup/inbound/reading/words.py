@@ -153,6 +153,7 @@ SCHEDULING_HINTS = {
 SCHEDULING_FILLERS = (
     "i'm", "im", "i", "am", "i'll", "will", "be", "i'd", "is", "it's", "today", "for",
     "today's", "this", "week", "only", "the", "rest", "of", "day", "a", "all", "tomorrow",
+    "sorry", "unfortunately",  # "Off sick today, sorry."
     "ich", "bin", "heute", "mich",  # de
     "je", "suis", "aujourd'hui", "serai",  # fr
     "estoy", "hoy", "soy", "estaré",  # es
