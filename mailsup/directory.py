@@ -76,6 +76,14 @@ def read_file(path: Path) -> dict:
             return tomllib.load(handle)
     except FileNotFoundError:
         raise DirectoryError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DirectoryError(f"{path}: is a folder; give the directory file in it "
+                             "(e.g. directory.toml)") from None
+    except PermissionError:
+        raise DirectoryError(f"{path}: not readable by this user") from None
+    except UnicodeDecodeError as exc:
+        raise DirectoryError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") \
+            from None
     except tomllib.TOMLDecodeError as exc:
         raise DirectoryError(f"{path}: malformed TOML: {exc}") from None
 

@@ -81,6 +81,22 @@ def test_bad_directory_changes_nothing(initialised, bad, needles, capsys):
     assert dump(initialised, capsys) == before
 
 
+def latin1_file(root):
+    path = root / "latin1.toml"
+    path.write_bytes(b'[[people]]\nname = "J\xf6rg"\n')
+    return path
+
+
+@pytest.mark.parametrize("make, needles", [
+    (lambda root: root, ["is a folder", "directory.toml"]),
+    (latin1_file, ["not UTF-8", "save it as UTF-8"]),
+], ids=["a-folder", "not-utf8"])
+def test_a_directory_file_that_is_no_file_is_one_line(initialised, make, needles):
+    """A folder given by mistake, or a file saved in Latin-1: no traceback (stop 20)."""
+    code, _, err = run("directory", "load", str(make(initialised)), cwd=initialised)
+    assert_one_line_error(code, err, *needles)
+
+
 def test_directory_load_is_idempotent_and_updates(initialised, capsys):
     path = initialised / "dir.toml"
     path.write_text(TWO_ZONES)
