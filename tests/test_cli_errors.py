@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -253,3 +254,16 @@ def test_directory_reports_first_additions_to_sets(initialised):
 def test_sup_list_unknown_filters(initialised):
     code, _, err = run("sup", "list", "--developer", "nobody@example.com", cwd=initialised)
     assert_one_line_error(code, err, "unknown developer")
+
+
+def test_a_tick_days_from_the_clock_says_its_mail_is_real(tmp_path, db_url, smtp_sink):
+    """`tick --now 1999-…` with a relay makes that day's records and sends its mail: a
+    new user trying a day should be told (stop 20); near the clock nothing is said."""
+    write_config(tmp_path / "mailsup.ini", db_url, smtp_sink.port)
+    assert run("init", cwd=tmp_path)[0] == 0
+    code, _, err = run("tick", "--now", "1999-01-01T06:00:00Z", cwd=tmp_path)
+    assert code == 0 and "Traceback" not in err
+    assert "days before this machine's clock" in err and "mailsup preview" in err
+    near = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    code, _, err = run("tick", "--now", near, cwd=tmp_path)
+    assert code == 0 and "machine's clock" not in err

@@ -10,7 +10,7 @@ import difflib
 import json
 import logging
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -41,6 +41,23 @@ def parse_now(value: str | None) -> datetime:
         print(f"mailsup: note: --now {value} has no UTC offset; taken as UTC "
               f"({parsed.isoformat()}); add +01:00 or Z to say which", file=sys.stderr)
     return parsed
+
+
+FAR_FROM_THE_CLOCK = timedelta(days=2)
+
+
+def note_when_far_from_the_clock(settings: Settings, now: datetime) -> None:
+    """Say so when ``--now`` is days away and mail really goes out: trying a tick "as of"
+    another day makes that day's records and sends that day's mail."""
+    apart = now - utc_now()
+    if abs(apart) < FAR_FROM_THE_CLOCK or not settings.smtp.host:
+        return
+    days = abs(apart).days
+    side = "after" if apart > timedelta(0) else "before"
+    print(f"mailsup: note: --now is {days:,} days {side} this machine's clock; the SUPs and "
+          f"records this makes are real, and its mail goes to {settings.smtp.host} (to try "
+          "a day without sending, use `mailsup preview` or a config without [smtp] host)",
+          file=sys.stderr)
 
 
 def parse_day(value: str | None, flag: str) -> date | None:

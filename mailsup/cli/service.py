@@ -16,6 +16,7 @@ from mailsup.cli.common import (
     EXIT_ERROR,
     EXIT_TEMPFAIL,
     Progress,
+    note_when_far_from_the_clock,
     open_settings,
     parse_now,
     print_json,
@@ -73,6 +74,8 @@ def _warn_world_readable(settings) -> None:
 def cmd_tick(args) -> int:
     settings = open_settings(args)
     now = parse_now(args.now)
+    if args.now:
+        note_when_far_from_the_clock(settings, now)
     result = tick(settings, now, progress=TickProgress.start(args, now))
     empty_directory_hint()
     if args.json:
@@ -153,7 +156,10 @@ class TickProgress:
 def cmd_run(args) -> int:
     settings = open_settings(args)
     if args.once:
-        result = run_once(settings, parse_now(args.now))
+        now = parse_now(args.now)
+        if args.now:
+            note_when_far_from_the_clock(settings, now)
+        result = run_once(settings, now)
         if args.json:
             print_json(result)
         else:
