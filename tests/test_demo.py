@@ -51,4 +51,6 @@ def test_demo_text_output_prints_the_mails():
     assert "Answer in the browser: http://127.0.0.1:" in proc.stdout  # the SUP mail's link
     assert "Sign in with one of these one-time links" in proc.stdout
     assert "(no sign-in mail arrived)" not in proc.stdout
+    # Not a terminal, so not served on: it says the links die with it, and how to keep them.
+    assert "The pages stop with the demo: run `mailsup demo --serve`" in proc.stdout
     assert "Traceback" not in proc.stderr

@@ -307,7 +307,7 @@ def run_demo(keep: bool = False, as_json: bool = False, serve: bool | None = Non
             check()
             world.now += STEP
         world.serving_since = time.monotonic()
-        _summary(world, say, folder, keep, _sign_in_links(world))
+        _summary(world, say, folder, keep, _sign_in_links(world), serve)
         if serve:
             _serve(world)
     finally:
@@ -341,7 +341,7 @@ def _serve(world: World) -> None:
 
 
 def _summary(world: World, say: Printer, folder: Path, keep: bool,
-             links: dict[str, str | None]) -> None:
+             links: dict[str, str | None], serve: bool) -> None:
     counts = {
         "mails_sent": OutboundMessage.select().where(OutboundMessage.status == "sent").count(),
         "replies_received": InboundMessage.select().count(),
@@ -356,13 +356,19 @@ def _summary(world: World, say: Printer, folder: Path, keep: bool,
                                                       "sign_in": links}}, indent=2))
         return
     sups = ", ".join(f"{n} {status}" for status, n in counts["sups"].items())
-    print(f"\n{counts['mails_sent']} mails sent over SMTP, {counts['replies_received']} replies "
+    sign_ins = OutboundMessage.select().where(OutboundMessage.kind == "sign_in").count()
+    print(f"\n{counts['mails_sent']} mails sent over SMTP ({sign_ins} of them the sign-in "
+          f"links below), {counts['replies_received']} replies "
           f"received over SMTP, {counts['slack_dms']} Slack DMs, "
           f"{counts['github_requests']} GitHub API requests; SUPs: {sups}")
     print(f"\nPages at {world.settings.web.base_url}/ (every mail above links to them). "
           "Sign in with one of these one-time links (15 minutes each):")
     for address, link in links.items():
         print(f"  {DEMO_SIGN_IN[address]}: {link or '(no sign-in mail arrived)'}")
+    if not serve:
+        # Not a terminal, or --no-serve: the pages stop with this process.
+        print("The pages stop with the demo: run `mailsup demo --serve` (the default in a "
+              "terminal) to keep them up until Ctrl-C and use these links.")
     if keep:
         print(f"Look around: mailsup --config {folder / 'mailsup.ini'} sup list")
     else:
