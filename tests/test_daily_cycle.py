@@ -129,7 +129,7 @@ def test_mail_headers_and_alternatives(world, smtp_sink):
     reply_to = mail.message["Reply-To"].addresses[0].addr_spec
     token = tokens.token_from_address(world.reply_address, reply_to)
     assert tokens.verify(world.secret, token) == tokens.Token("s", sup.id, sup.day)
-    assert "GitHub activity isn't available today" in mail.text
+    assert "mailsup does not read GitHub for your team" in mail.text
     assert "[github]" not in mail.text and "token" not in mail.text
 
 

@@ -139,7 +139,11 @@ def test_footprint_notes_reach_developers_in_their_words():
                            "operator", "footprint"):
                 assert jargon not in part.lower(), (note, jargon)
     mail = compose.render(messages.sup_request(sup(footprint_note=notes[0])))
-    assert "GitHub activity isn't available today" in mail.text
+    # Not set up is not an outage: no "today" (a new user read it as GitHub being down).
+    assert "mailsup does not read GitHub for your team" in mail.text
+    assert "today" not in mail.text.split("GitHub for your team")[1].split("\n")[0]
+    mail = compose.render(messages.sup_request(sup(footprint_note=notes[1])))
+    assert "reads no GitHub repositories for this client yet" in mail.text
     mail = compose.render(messages.sup_request(sup(footprint_note=notes[-1])))
     assert "could not be read today (acme/legacy, acme/gone)" in mail.text
 

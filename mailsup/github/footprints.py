@@ -38,8 +38,12 @@ def notice(note: str | None) -> str | None:
                 "is listed; ask whoever runs mailsup for your team to add it.")
     if note.startswith(UNAVAILABLE):
         return "GitHub activity isn't available today; it will be in your next SUP."
-    if note == NOT_CONFIGURED or note.startswith(NO_REPOS):
-        return "GitHub activity isn't available today, so none is listed below."
+    # Not an outage, so not "today": it stays so until mailsup is set up to read GitHub.
+    if note == NOT_CONFIGURED:
+        return "mailsup does not read GitHub for your team, so no activity is listed below."
+    if note.startswith(NO_REPOS):
+        return ("mailsup reads no GitHub repositories for this client yet, so no activity is "
+                "listed below.")
     # The collector's "<repo>: <reason> (<status>)", joined with "; ".
     repos = [part.split(": ", 1)[0] for part in note.split("; ") if "/" in part.split(": ")[0]]
     if repos:
