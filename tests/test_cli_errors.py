@@ -267,3 +267,11 @@ def test_a_tick_days_from_the_clock_says_its_mail_is_real(tmp_path, db_url, smtp
     near = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     code, _, err = run("tick", "--now", near, cwd=tmp_path)
     assert code == 0 and "machine's clock" not in err
+
+
+def test_an_empty_inbound_list_says_so(initialised):
+    """Like `outbox list` and `sup list` (a new user saw nothing at all, stop 20)."""
+    code, out, err = run("inbound", "list", cwd=initialised)
+    assert code == 0 and out == "" and "no inbound messages match" in err
+    code, _, err = run("inbound", "list", "--status", "quarantined", cwd=initialised)
+    assert code == 0 and "no inbound messages match --status quarantined" in err

@@ -100,6 +100,12 @@ def cmd_list(args) -> int:
     if args.json:
         print_json(rows)
         return 0
+    if not rows:
+        print("no inbound messages match" + (f" --status {args.status}" if args.status else ""),
+              file=sys.stderr)
+    else:
+        print(f"{'id':>6}  {'received (UTC)':<16}  {'door':<5} {'status':<11} {'kind':<14} "
+              f"{'from':<30} why")
     for r in rows:
         why = "; ".join(r["reasons"])[:70]
         print(f"{r['id']:>6}  {r['received_at'][:16]}  {r['source']:<5} {r['status']:<11} "
