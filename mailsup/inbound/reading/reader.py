@@ -205,9 +205,7 @@ class FieldReader:
         for part in parts:
             key = rf.key_line(part)
             if key is not None and key.key == "blockers":
-                self.blockers_given = True
-                if not rf.is_none(key.value):
-                    self.blockers.append(key.value.strip())
+                self._apply(key, [])  # as a labelled line; the caller places the whole line
                 went.append("blockers")
             elif rf.is_no_blocker_line(part):
                 self.blockers_given = True
